@@ -1,0 +1,44 @@
+# Civil — `make help` lists every target.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit test-integration lint typecheck bench clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: the CPU wheel; an unpinned resolve would pull CUDA builds.
+	$(BIN)/pip install --quiet "torch==2.13.0"
+	$(BIN)/pip install --quiet -e ".[dev,ops]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv with everything, the `civil` command included (no-op when unchanged)
+
+run: install ## Start API + worker + scheduler on http://127.0.0.1:$(PORT) (SQLite + embedded broker under ./var)
+	$(BIN)/civil run --port $(PORT)
+
+test: install ## Run the whole suite (needs Redis and PostgreSQL on loopback)
+	$(BIN)/python -m pytest -q
+
+test-unit: install ## Unit tests only (no services)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: install ## Integration tests (real Redis, PostgreSQL, Celery workers)
+	$(BIN)/python -m pytest -q tests/integration
+
+lint: install ## ruff + mypy on the domain package
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: install ## Start a service, post comments at a rate, print latency and throughput
+	$(BIN)/python bench/intake_bench.py
+
+clean: ## Remove ./var (embedded database, broker, metrics)
+	rm -rf var

@@ -1,0 +1,1 @@
+"""Civil's domain: models, policy, storage. Imports neither Flask nor Celery."""

@@ -1,0 +1,151 @@
+"""Scoring a batch of comments and recording each decision exactly once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from civil.callbacks import build_events
+from civil.comments import gather_facts
+from civil.db import Database
+from civil.models import Comment, Site, utcnow
+from civil.policy import Decision, Policy, Reason, decide
+from civil.rules import evaluate_rules, heuristic_spam_score, plain_text
+from civil.scoring import Scorer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """What scoring one comment needs, copied out of the session so scoring holds no locks."""
+
+    comment_id: int
+    revision: int
+    text: str
+    policy: Policy
+    rule_hits: list[Reason]
+    spam: float
+    notes: list[Reason] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Decided:
+    comment_id: int
+    external_id: str
+    site_id: str
+    action: str
+    reasons: tuple[str, ...]
+    event_ids: tuple[str, ...]
+    latency_s: float | None = None
+
+
+ScorerSource = Callable[[], Scorer]
+
+
+def claim_batch(db: Database, first: tuple[int, int], size: int, lease_s: int) -> list[tuple[int, int]]:
+    """The comment this task was queued for plus up to size-1 other pending ones waiting in line.
+
+    Under load, one task scores a whole batch; the other comments' own queued tasks then find
+    them decided and return at once. Each comment is leased so two workers don't batch it twice.
+    """
+    now = utcnow()
+    with db.session() as session:
+        rows = [first]
+        if size > 1:
+            rows += [(r.id, r.revision) for r in session.execute(
+                select(Comment.id, Comment.revision)
+                .where(Comment.status == "pending", Comment.id != first[0],
+                       Comment.enqueued_at <= now - timedelta(seconds=1),
+                       or_(Comment.claimed_until.is_(None), Comment.claimed_until < now))
+                .order_by(Comment.enqueued_at).limit(size - 1))]
+        claimed = []
+        for comment_id, revision in rows:
+            result = session.execute(
+                update(Comment)
+                .where(Comment.id == comment_id, Comment.revision == revision,
+                       Comment.status == "pending",
+                       or_(Comment.claimed_until.is_(None), Comment.claimed_until < now,
+                           Comment.id == first[0]))
+                .values(claimed_until=now + timedelta(seconds=lease_s),
+                        score_attempts=Comment.score_attempts + 1))
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append((comment_id, revision))
+    return claimed
+
+
+def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
+    """Load comments, run the rules and the interim spam score; skip any already decided."""
+    jobs = []
+    with db.session() as session:
+        for comment_id, revision in ids:
+            comment = session.get(Comment, comment_id)
+            if comment is None or comment.revision != revision or comment.status != "pending":
+                continue
+            site = session.get(Site, comment.site_id)
+            policy = Policy.from_dict(site.policy if site else None)
+            facts = gather_facts(session, comment, policy.repeat_window_minutes)
+            hits = evaluate_rules(policy, content=comment.content, content_type=comment.content_type,
+                                  honeypot=comment.honeypot, facts=facts)
+            spam = heuristic_spam_score(comment.content, comment.honeypot, facts)
+            text = plain_text(comment.content, comment.content_type)
+            jobs.append(Job(comment_id, revision, text, policy, hits, spam))
+    return jobs
+
+
+def score(jobs: list[Job], scorer_source: ScorerSource) -> tuple[list[dict[str, float]] | None, str | None, str]:
+    """Toxicity for every job in one batch call, or the scorer's failure."""
+    try:
+        scorer = scorer_source()
+        return scorer.score_batch([job.text for job in jobs]), None, scorer.name
+    except Exception as exc:  # noqa: BLE001 - any scorer failure goes to the site's failure policy
+        log.warning("toxicity scorer failed: %s", exc)
+        return None, f"{type(exc).__name__}: {exc}"[:300], "unavailable"
+
+
+def record(db: Database, job: Job, decision: Decision) -> Decided | None:
+    """Store the decision if the comment is still this pending revision; build its events.
+
+    The conditional UPDATE is what makes a re-run (redelivered message, sweeper, batch overlap)
+    harmless: only one writer can move a revision out of pending.
+    """
+    with db.session() as session:
+        result = session.execute(
+            update(Comment)
+            .where(Comment.id == job.comment_id, Comment.revision == job.revision,
+                   Comment.status == "pending")
+            .values(status=decision.status, decision=decision.to_dict(),
+                    decided_at=decision.decided_at, claimed_until=None))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        comment = session.get(Comment, job.comment_id)
+        assert comment is not None
+        session.refresh(comment)
+        events = build_events(session, comment)
+        latency = None
+        if comment.enqueued_at is not None:
+            latency = (decision.decided_at - comment.received_at).total_seconds()
+        return Decided(comment.id, comment.external_id, comment.site_id, decision.action,
+                       tuple(r.code for r in decision.reasons), tuple(e.id for e in events),
+                       latency)
+
+
+def score_comments(db: Database, ids: list[tuple[int, int]], scorer_source: ScorerSource) -> list[Decided]:
+    """Score, decide and record a batch; returns what was newly decided (for enqueueing callbacks)."""
+    jobs = prepare(db, ids)
+    if not jobs:
+        return []
+    results, error, model = score(jobs, scorer_source)
+    decided = []
+    for index, job in enumerate(jobs):
+        toxicity = results[index] if results is not None else None
+        decision = decide(job.policy, toxicity=toxicity, spam=job.spam, rule_hits=job.rule_hits,
+                          model=model, notes=job.notes, scorer_error=error)
+        outcome = record(db, job, decision)
+        if outcome is not None:
+            decided.append(outcome)
+    return decided

@@ -1,0 +1,177 @@
+"""The decision policy: a pure function of scores, rule hits and a site's settings."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from civil.scoring import TOXICITY_LABELS
+
+Action = Literal["approve", "hold", "reject"]
+SEVERITY: dict[str, int] = {"approve": 0, "hold": 1, "reject": 2}
+STATUS_OF: dict[str, str] = {"approve": "approved", "hold": "held", "reject": "rejected"}
+
+DEFAULT_REJECT = {
+    "toxicity": 0.92,
+    "severe_toxicity": 0.60,
+    "obscene": 0.95,
+    "threat": 0.80,
+    "insult": 0.92,
+    "identity_attack": 0.80,
+}
+DEFAULT_HOLD = {
+    "toxicity": 0.60,
+    "severe_toxicity": 0.25,
+    "obscene": 0.70,
+    "threat": 0.40,
+    "insult": 0.65,
+    "identity_attack": 0.40,
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A site's moderation settings; stored as JSON on the site, defaults filled in here."""
+
+    thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_REJECT))
+    hold_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HOLD))
+    spam_threshold: float = 0.95
+    spam_hold_threshold: float = 0.60
+    mode: Literal["pre", "post"] = "post"
+    on_scorer_failure: Action = "hold"
+    banned_words: list[str] = field(default_factory=list)
+    suspect_words: list[str] = field(default_factory=list)
+    max_links: int = 3
+    repeat_window_minutes: int = 10
+    author_rate_per_minute: int = 5
+    ip_rate_per_minute: int = 10
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Policy:
+        """Merge stored settings over the defaults (unknown labels are refused upstream)."""
+        data = {k: v for k, v in (data or {}).items() if v is not None}
+        base = cls()
+        for key in ("thresholds", "hold_thresholds"):
+            if key in data:
+                data[key] = {**getattr(base, key), **data[key]}
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**{**asdict(base), **known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a decision went the way it did; extra keys say which rule, label, score, threshold."""
+
+    code: str
+    detail: str
+    action: Action = "approve"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "detail": self.detail, "action": self.action, **self.extra}
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reasons: list[Reason]
+    scores: dict[str, Any]
+    model: str
+    decided_at: datetime
+    decided_by: str = "auto"
+
+    @property
+    def status(self) -> str:
+        return STATUS_OF[self.action]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "decided_by": self.decided_by,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "scores": self.scores,
+            "model": self.model,
+            "decided_at": self.decided_at.isoformat().replace("+00:00", "Z"),
+        }
+
+
+def _label_code(label: str) -> str:
+    return "toxic" if label == "toxicity" else f"toxic_{label}"
+
+
+def toxicity_reasons(policy: Policy, scores: dict[str, float]) -> list[Reason]:
+    """One reason per label at or above its hold or reject threshold."""
+    reasons = []
+    for label in TOXICITY_LABELS:
+        score = scores.get(label)
+        if score is None:
+            continue
+        for action, limits in (("reject", policy.thresholds), ("hold", policy.hold_thresholds)):
+            limit = limits.get(label)
+            if limit is not None and score >= limit:
+                reasons.append(
+                    Reason(
+                        _label_code(label),
+                        f"{label} {score:.2f} >= {action} threshold {limit:.2f}",
+                        action,  # type: ignore[arg-type]
+                        {"label": label, "score": round(score, 4), "threshold": limit},
+                    )
+                )
+                break
+    return reasons
+
+
+def spam_reasons(policy: Policy, spam: float | None) -> list[Reason]:
+    """A `spam` reason when the spam probability reaches the hold or reject threshold."""
+    if spam is None:
+        return []
+    for action, limit in (("reject", policy.spam_threshold), ("hold", policy.spam_hold_threshold)):
+        if spam >= limit:
+            extra = {"score": round(spam, 4), "threshold": limit}
+            detail = f"spam {spam:.2f} >= {action} threshold {limit:.2f}"
+            return [Reason("spam", detail, action, extra)]  # type: ignore[arg-type]
+    return []
+
+
+def decide(
+    policy: Policy,
+    *,
+    toxicity: dict[str, float] | None,
+    spam: float | None,
+    rule_hits: list[Reason],
+    model: str,
+    notes: list[Reason] | None = None,
+    scorer_error: str | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Turn scores and rule hits into approve / hold / reject with every reason that counted."""
+    reasons = list(rule_hits)
+    if scorer_error is not None:
+        reasons.append(
+            Reason(
+                "scorer_unavailable",
+                f"toxicity scorer failed ({scorer_error}); site policy says {policy.on_scorer_failure}",
+                policy.on_scorer_failure,
+            )
+        )
+    else:
+        reasons += toxicity_reasons(policy, toxicity or {})
+    reasons += spam_reasons(policy, spam)
+    action: Action = max((r.action for r in reasons), key=SEVERITY.__getitem__, default="approve")
+    if action == "approve" and policy.mode == "pre":
+        action = "hold"
+        reasons.append(Reason("premoderation", "site pre-moderates every comment", "hold"))
+    if not reasons:
+        reasons.append(Reason("clean", "no rule matched and every score is below its threshold"))
+    scores: dict[str, Any] = {"toxicity": dict(toxicity or {}), "spam": spam}
+    return Decision(
+        action=action,
+        reasons=reasons + list(notes or []),
+        scores=scores,
+        model=model,
+        decided_at=now or datetime.now(UTC),
+    )

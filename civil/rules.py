@@ -1,0 +1,98 @@
+"""The rules layer that runs before the models: word lists, links, honeypot, repeats, rates."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from civil.policy import Policy, Reason
+
+_INVISIBLE = dict.fromkeys(
+    [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E, 0x200E, 0x200F], None
+)
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+|<a\s[^>]*href=", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def normalize(text: str) -> str:
+    """NFKC, drop invisible characters, casefold: what word rules match against."""
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()
+
+
+def plain_text(content: str, content_type: str) -> str:
+    """The visible text of a comment (HTML tags removed, entities decoded)."""
+    if content_type == "text/html":
+        return html.unescape(_TAG.sub(" ", content))
+    return content
+
+
+def count_links(content: str) -> int:
+    return len(_URL.findall(content))
+
+
+def _word_pattern(words: list[str]) -> re.Pattern[str] | None:
+    cleaned = sorted({normalize(w).strip() for w in words if w.strip()}, key=len, reverse=True)
+    if not cleaned:
+        return None
+    alternatives = "|".join(r"\s+".join(map(re.escape, w.split())) for w in cleaned)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+@dataclass(frozen=True)
+class RuleFacts:
+    """What the rules need from storage, gathered before evaluation so rules stay pure."""
+
+    same_text_recent: int = 0
+    author_last_minute: int = 0
+    ip_last_minute: int = 0
+
+
+def evaluate_rules(
+    policy: Policy, *, content: str, content_type: str, honeypot: str | None, facts: RuleFacts
+) -> list[Reason]:
+    """Every rule the comment trips, each with the action it asks for."""
+    hits: list[Reason] = []
+    text = normalize(plain_text(content, content_type))
+    for words, code, action in (
+        (policy.banned_words, "banned_word", "reject"),
+        (policy.suspect_words, "suspect_word", "hold"),
+    ):
+        pattern = _word_pattern(words)
+        match = pattern.search(text) if pattern else None
+        if match:
+            hits.append(Reason(code, f"contains {code.replace('_', ' ')} '{match.group(0)}'",
+                               action, {"word": match.group(0)}))  # type: ignore[arg-type]
+    links = count_links(content)
+    if links > policy.max_links:
+        hits.append(Reason("spam_links", f"{links} links > limit {policy.max_links}", "hold",
+                           {"links": links, "limit": policy.max_links}))
+    if honeypot:
+        hits.append(Reason("spam_honeypot", "the hidden honeypot field was filled", "reject"))
+    if facts.same_text_recent and policy.repeat_window_minutes:
+        hits.append(Reason(
+            "spam_repeat",
+            f"identical text posted {facts.same_text_recent} time(s) in the last "
+            f"{policy.repeat_window_minutes} min", "hold", {"count": facts.same_text_recent}))
+    for count, limit, code, who in (
+        (facts.author_last_minute, policy.author_rate_per_minute, "rate_author", "author"),
+        (facts.ip_last_minute, policy.ip_rate_per_minute, "rate_ip", "IP address"),
+    ):
+        if limit and count > limit:
+            hits.append(Reason(code, f"{count} comments from this {who} in the last minute "
+                               f"> limit {limit}", "hold", {"count": count, "limit": limit}))
+    return hits
+
+
+def heuristic_spam_score(content: str, honeypot: str | None, facts: RuleFacts) -> float:
+    """A documented interim spam probability from link, repeat and honeypot signals.
+
+    Logistic in a weighted sum: each link +1.2, a honeypot +6, each recent identical post +1.5,
+    bias -3.5. One link alone gives 0.09; four links 0.83; a filled honeypot 0.92.
+    """
+    z = -3.5 + 1.2 * count_links(content) + 1.5 * min(facts.same_text_recent, 3)
+    if honeypot:
+        z += 6.0
+    return round(1.0 / (1.0 + math.exp(-z)), 4)

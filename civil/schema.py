@@ -1,0 +1,96 @@
+"""Validated shapes of what sites send (pydantic)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+
+ExternalId = Field(min_length=1, max_length=200)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+class ArticleIn(_Strict):
+    id: str = ExternalId
+    url: AnyHttpUrl | None = None
+    title: str | None = Field(default=None, max_length=1000)
+    text: str | None = Field(default=None, max_length=200_000)
+
+
+class AuthorIn(_Strict):
+    id: str = ExternalId
+    name: str | None = Field(default=None, max_length=500)
+    email: str | None = Field(default=None, max_length=500)
+    url: str | None = Field(default=None, max_length=2000)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=1000)
+
+    @field_validator("ip")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        import ipaddress
+
+        if value:
+            ipaddress.ip_address(value)  # ValueError -> a 422 naming the field
+        return value or None
+
+
+class CommentIn(_Strict):
+    """POST /v1/sites/{site_id}/comments body."""
+
+    id: str = ExternalId
+    article: ArticleIn
+    parent_id: str | None = Field(default=None, max_length=200)
+    author: AuthorIn
+    content: str
+    content_type: Literal["text/plain", "text/html"] = "text/plain"
+    inline_quote: str | None = Field(default=None, max_length=20_000)
+    created_at: datetime | None = None
+    honeypot: str | None = Field(default=None, max_length=1000)
+    language: str | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("content must not be empty")
+        return value
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("created_at must be RFC 3339 with a timezone offset")
+        return value
+
+    @property
+    def content_hash(self) -> str:
+        """Fingerprint of what is scored: an edit is a change of any of these."""
+        parts = [self.content, self.content_type, self.inline_quote or ""]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+class FeedbackIn(_Strict):
+    label: Literal["spam", "ham"]
+
+
+class PolicyIn(_Strict):
+    """A site's moderation policy; every field optional on update."""
+
+    thresholds: dict[str, float] | None = None
+    hold_thresholds: dict[str, float] | None = None
+    spam_threshold: float | None = Field(default=None, ge=0, le=1)
+    spam_hold_threshold: float | None = Field(default=None, ge=0, le=1)
+    mode: Literal["pre", "post"] | None = None
+    on_scorer_failure: Literal["approve", "hold", "reject"] | None = None
+    banned_words: list[str] | None = None
+    suspect_words: list[str] | None = None
+    max_links: int | None = Field(default=None, ge=0)
+    repeat_window_minutes: int | None = Field(default=None, ge=0)
+    author_rate_per_minute: int | None = Field(default=None, ge=0)
+    ip_rate_per_minute: int | None = Field(default=None, ge=0)

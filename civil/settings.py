@@ -1,0 +1,122 @@
+"""Settings: the one place the environment is read.
+
+Every process (API, worker, beat, CLI) builds one `Settings` from the environment; tests build
+their own with `Settings.from_env(overrides)` or `replace(...)`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+PREFIX = "CIVIL_"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one Civil deployment (every field maps to a CIVIL_* variable)."""
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    broker_url: str = ""
+    toxicity_model: str = "original"
+    model_dir: Path = Path("models")
+    allow_private_callbacks: bool = False
+    max_body_bytes: int = 64 * 1024
+    max_comment_chars: int = 20_000
+    intake_rate_limit: str = "600/minute"
+    sweep_after_seconds: int = 60
+    sweep_interval_seconds: int = 30
+    delivery_poll_seconds: int = 5
+    delivery_timeout_seconds: float = 10.0
+    delivery_retry_hours: float = 25.0
+    delivery_backoff_base_seconds: float = 5.0
+    delivery_backoff_max_seconds: float = 3600.0
+    task_soft_time_limit: int = 60
+    task_hard_time_limit: int = 90
+    task_max_attempts: int = 5
+    visibility_timeout: int = 3600
+    score_batch_size: int = 32
+    worker_heartbeat_seconds: int = 10
+    worker_stale_seconds: int = 60
+    port: int = 8000
+    admin_token: str = ""
+    log_level: str = "INFO"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from CIVIL_* variables, then apply keyword overrides."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for name, fdef in cls.__dataclass_fields__.items():
+            raw = env.get(PREFIX + name.upper())
+            if raw is None or name == "extra":
+                continue
+            kind = fdef.type
+            if kind == "Path":
+                values[name] = Path(raw)
+            elif kind == "bool":
+                values[name] = _bool(raw)
+            elif kind == "int":
+                values[name] = int(raw)
+            elif kind == "float":
+                values[name] = float(raw)
+            else:
+                values[name] = raw
+        values.update(overrides)
+        return cls(**values).resolved()
+
+    def resolved(self) -> Settings:
+        """Fill the embedded defaults (SQLite file, filesystem broker) under data_dir."""
+        data_dir = Path(self.data_dir).resolve()
+        db = self.database_url or f"sqlite:///{data_dir / 'civil.sqlite3'}"
+        broker = self.broker_url or "filesystem://"
+        return replace(self, data_dir=data_dir, database_url=db, broker_url=broker,
+                       model_dir=Path(self.model_dir))
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("filesystem://")
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def redis_url(self) -> str | None:
+        """The Redis URL when the broker is Redis (rate-limit counters live there too)."""
+        if self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return None
+
+    def broker_transport_options(self) -> dict[str, Any]:
+        """Kombu transport options for the configured broker (used by producers and workers)."""
+        if self.embedded_broker:
+            # The embedded broker is a folder shared by producers and consumers.
+            folder, processed = self.broker_dir / "queue", self.broker_dir / "processed"
+            for path in (folder, processed):
+                path.mkdir(parents=True, exist_ok=True)
+            return {"data_folder_in": str(folder), "data_folder_out": str(folder),
+                    "processed_folder": str(processed), "store_processed": False}
+        # Redis re-delivers an unacked message after the visibility timeout; it must exceed the
+        # hard time limit or a slow task would run twice while still running.
+        return {"visibility_timeout": max(self.visibility_timeout, self.task_hard_time_limit * 2)}
+
+    def as_env(self) -> dict[str, str]:
+        """Render back to CIVIL_* variables, for child processes started by `civil run`."""
+        out = {}
+        for name in self.__dataclass_fields__:
+            if name == "extra":
+                continue
+            value = getattr(self, name)
+            if isinstance(value, bool):
+                value = "1" if value else "0"
+            out[PREFIX + name.upper()] = str(value)
+        return out

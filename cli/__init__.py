@@ -1,0 +1,1 @@
+"""The `civil` command line."""

@@ -1,0 +1,262 @@
+"""`civil`: run the service, manage sites and deliveries, inspect status."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from civil.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _print(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _fail(exc: Exception) -> None:
+    from civil.errors import CivilError
+
+    if isinstance(exc, CivilError):
+        click.echo(json.dumps({"error": exc.code, "message": exc.message,
+                               "details": exc.details}), err=True)
+        sys.exit(2)
+    raise exc
+
+
+@click.group()
+def main() -> None:
+    """Civil: self-hosted comment moderation."""
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="API port (default CIVIL_PORT or 8000).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--web-workers", type=int, default=2, show_default=True)
+@click.option("--concurrency", type=int, default=2, show_default=True,
+              help="Celery worker processes.")
+def run(port: int | None, host: str, web_workers: int, concurrency: int) -> None:
+    """Migrate, then start API (gunicorn) + worker + scheduler, until interrupted."""
+    from cli.supervisor import run_all
+
+    settings = _settings()
+    sys.exit(run_all(settings, host=host, port=port or settings.port, web_workers=web_workers,
+                     concurrency=concurrency))
+
+
+@main.command()
+@click.option("--queues", "-Q", default="scoring,delivery,maintenance", show_default=True)
+@click.option("--concurrency", "-c", type=int, default=2, show_default=True)
+def worker(queues: str, concurrency: int) -> None:
+    """Start one Celery worker (for scaling out: run more, or dedicate them to queues)."""
+    from cli.supervisor import exec_worker
+
+    exec_worker(queues, concurrency)
+
+
+@main.command()
+def beat() -> None:
+    """Start the scheduler (sweeper and delivery dispatcher). Run exactly one."""
+    from cli.supervisor import exec_beat
+
+    exec_beat(_settings())
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations."""
+    from civil.migrate import upgrade
+
+    upgrade(_settings(), revision)
+    click.echo(f"database at {revision}")
+
+
+@main.group()
+def sites() -> None:
+    """Host sites: keys, signing secrets, callback URL, policy."""
+
+
+def _database() -> Any:
+    from civil.db import Database
+
+    return Database(_settings())
+
+
+@sites.command("create")
+@click.option("--name", required=True)
+@click.option("--callback-url", default=None)
+@click.option("--policy", default=None, help="Policy JSON (thresholds, mode, word lists...).")
+def sites_create(name: str, callback_url: str | None, policy: str | None) -> None:
+    """Create a site; prints {site_id, api_key, signing_secret} (the key is shown once)."""
+    from civil.sites import create_site
+
+    settings = _settings()
+    try:
+        with _database().session() as session:
+            creds = create_site(session, name=name, callback_url=callback_url,
+                                policy=json.loads(policy) if policy else None,
+                                allow_private=settings.allow_private_callbacks)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    _print(creds.to_dict())
+
+
+@sites.command("list")
+def sites_list() -> None:
+    """List sites (never their keys)."""
+    from civil.sites import list_sites, site_summary
+
+    with _database().session() as session:
+        _print([site_summary(s) for s in list_sites(session)])
+
+
+@sites.command("update")
+@click.argument("site_id")
+@click.option("--callback-url", default=None)
+@click.option("--policy", default=None, help="Policy JSON merged over the current one.")
+def sites_update(site_id: str, callback_url: str | None, policy: str | None) -> None:
+    """Change a site's callback URL (re-enables a disabled endpoint) or policy."""
+    from civil.sites import site_summary, update_site
+
+    try:
+        with _database().session() as session:
+            site = update_site(session, site_id, callback_url=callback_url,
+                               policy=json.loads(policy) if policy else None,
+                               allow_private=_settings().allow_private_callbacks)
+            _print(site_summary(site))
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+@sites.command("rotate-secret")
+@click.argument("site_id")
+def sites_rotate_secret(site_id: str) -> None:
+    """Issue a new signing secret; prints it."""
+    from civil.sites import rotate_secret
+
+    try:
+        with _database().session() as session:
+            _print({"site_id": site_id, "signing_secret": rotate_secret(session, site_id)})
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+@sites.command("rotate-key")
+@click.argument("site_id")
+def sites_rotate_key(site_id: str) -> None:
+    """Issue a new API key (the old one stops working); prints it."""
+    from civil.sites import rotate_key
+
+    try:
+        with _database().session() as session:
+            _print({"site_id": site_id, "api_key": rotate_key(session, site_id)})
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+
+
+@sites.command("delete")
+@click.argument("site_id")
+@click.confirmation_option(prompt="Delete the site and all its comments?")
+def sites_delete(site_id: str) -> None:
+    """Delete a site with its comments and deliveries."""
+    from civil.sites import delete_site
+
+    try:
+        with _database().session() as session:
+            delete_site(session, site_id)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    _print({"deleted": site_id})
+
+
+@main.group()
+def deliveries() -> None:
+    """Callback deliveries and dead letters."""
+
+
+@deliveries.command("list")
+@click.option("--site", "site_id", default=None)
+@click.option("--status", type=click.Choice(["pending", "retrying", "delivered", "dead"]))
+@click.option("--limit", type=int, default=50, show_default=True)
+def deliveries_list(site_id: str | None, status: str | None, limit: int) -> None:
+    """List deliveries, newest first (--status dead for the dead letters)."""
+    from civil.callbacks import event_view, list_events
+
+    with _database().session() as session:
+        _print([event_view(e) for e in list_events(session, site_id=site_id, status=status,
+                                                   limit=limit)])
+
+
+@deliveries.command("show")
+@click.argument("event_id")
+def deliveries_show(event_id: str) -> None:
+    """One delivery and its attempt log."""
+    from civil.callbacks import attempts_of, event_view
+    from civil.models import Event
+
+    with _database().session() as session:
+        event = session.get(Event, event_id)
+        if event is None:
+            raise click.ClickException(f"no such delivery {event_id}")
+        _print(event_view(event, attempts_of(session, event_id)))
+
+
+@deliveries.command("replay")
+@click.argument("event_ids", nargs=-1)
+@click.option("--all-dead", is_flag=True, help="Replay every dead letter.")
+@click.option("--site", "site_id", default=None, help="With --all-dead: only this site's.")
+def deliveries_replay(event_ids: tuple[str, ...], all_dead: bool, site_id: str | None) -> None:
+    """Deliver events again (same webhook-id, fresh retry window)."""
+    from civil.callbacks import list_events, replay_event
+    from civil.tasknames import DELIVER_EVENT, DELIVERY
+    from service.queue import make_producer
+
+    settings = _settings()
+    ids = list(event_ids)
+    try:
+        with _database().session() as session:
+            if all_dead:
+                ids += [e.id for e in list_events(session, site_id=site_id, status="dead",
+                                                  limit=100_000)]
+            for event_id in ids:
+                replay_event(session, event_id)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    producer = make_producer(settings)
+    for event_id in ids:
+        producer.send_task(DELIVER_EVENT, args=(event_id,), queue=DELIVERY)
+    _print({"replayed": ids})
+
+
+@main.command()
+def status() -> None:
+    """Workers, queue depths, comments by status and dead letters."""
+    from civil import health
+
+    settings = _settings()
+    database = _database()
+    try:
+        depths: Any = health.queue_depths(settings)
+    except Exception as exc:  # noqa: BLE001
+        depths = {"error": f"broker unreachable: {type(exc).__name__}"}
+    counts = health.counts(database)
+    _print({"workers": health.live_workers(database, settings), "queues": depths,
+            "comments": counts["comments"], "deliveries": counts["deliveries"],
+            "dead_letters": counts["deliveries"].get("dead", 0),
+            "broker": settings.broker_url.split("@")[-1],
+            "database": settings.database_url.split("@")[-1]})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""`civil run`: the API, a worker and the scheduler as child processes of one command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from civil.migrate import upgrade
+from civil.settings import Settings
+
+ALL_QUEUES = "scoring,delivery,maintenance"
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """Environment for children: settings rendered back to CIVIL_*, shared metrics dir, offline."""
+    env = {**os.environ, **settings.as_env()}
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.data_dir / "metrics"))
+    # Models are loaded from local files only; never reach a model hub at run time.
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    return env
+
+
+def api_command(host: str, port: int, web_workers: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+            "--workers", str(web_workers), "--threads", "8", "--worker-class", "gthread",
+            "--access-logfile", "-", "--graceful-timeout", "20", "service.wsgi:app"]
+
+
+def worker_command(queues: str, concurrency: int, name: str = "civil@%h") -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "workers.tasks", "worker", "-Q", queues,
+            "-c", str(concurrency), "-n", name, "--loglevel", "INFO", "--without-gossip",
+            "--without-mingle"]
+
+
+def beat_command(settings: Settings) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "workers.tasks", "beat", "--loglevel", "INFO",
+            "--schedule", str(settings.data_dir / "celerybeat-schedule")]
+
+
+def exec_worker(queues: str, concurrency: int) -> None:
+    os.execvpe(sys.executable, worker_command(queues, concurrency),  # noqa: S606
+               child_env(Settings.from_env()))
+
+
+def exec_beat(settings: Settings) -> None:
+    os.execvpe(sys.executable, beat_command(settings), child_env(settings))  # noqa: S606
+
+
+def _fresh_metrics_dir(env: dict[str, str]) -> None:
+    # Multiprocess metric files from a previous run would be summed into this one's.
+    path = Path(env["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def run_all(settings: Settings, *, host: str, port: int, web_workers: int,
+            concurrency: int) -> int:
+    """Start everything, stop everything when one child exits or a signal arrives."""
+    upgrade(settings)
+    env = child_env(settings)
+    _fresh_metrics_dir(env)
+    commands = {
+        "api": api_command(host, port, web_workers),
+        "worker": worker_command(ALL_QUEUES, concurrency),
+        "beat": beat_command(settings),
+    }
+    children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}  # noqa: S603
+    print(f"civil: API on http://{host}:{port} (pids "  # noqa: T201
+          + ", ".join(f"{n}={p.pid}" for n, p in children.items()) + ")", flush=True)
+    stopping = {"signal": 0}
+
+    def _stop(signum: int, _frame: object) -> None:
+        stopping["signal"] = signum
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    exited = ""
+    while not stopping["signal"] and not exited:
+        exited = next((n for n, p in children.items() if p.poll() is not None), "")
+        time.sleep(0.2)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    for child in children.values():
+        try:
+            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if exited:
+        print(f"civil: {exited} exited with {children[exited].returncode}; stopped the rest",  # noqa: T201
+              file=sys.stderr)
+        return 1
+    return 0

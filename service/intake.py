@@ -1,0 +1,91 @@
+"""POST /v1/sites/{site_id}/comments: authenticate, validate, store, commit, enqueue, answer."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import ValidationError
+
+from civil.comments import comment_view, find_comment, submit_comment
+from civil.errors import CivilError, InvalidInput
+from civil.metrics import INTAKE
+from civil.schema import CommentIn
+from civil.sites import _errors as validation_errors
+from service.auth import require_site
+from service.context import database, settings
+from service.limits import intake_limit, limiter
+from service.queue import enqueue_scoring
+
+bp = Blueprint("intake", __name__)
+MAX_WAIT_S = 10.0
+
+
+def _json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise CivilError("send the comment as application/json",
+                         {"content_type": request.content_type}, code="unsupported_media_type",
+                         status=415)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise CivilError("request body is not a JSON object", code="invalid_json", status=400)
+    return body
+
+
+def _parse(body: dict[str, Any]) -> CommentIn:
+    try:
+        data = CommentIn.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidInput("the comment failed validation",
+                           {"errors": validation_errors(exc)}) from exc
+    limit = settings().max_comment_chars
+    if len(data.content) > limit:
+        raise InvalidInput(f"content is longer than {limit} characters",
+                           {"length": len(data.content), "limit": limit}, code="comment_too_long")
+    return data
+
+
+def _wait_seconds() -> float:
+    raw = request.args.get("wait")
+    if raw is None:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput("wait must be a number of seconds", {"wait": raw}) from None
+    if not 0 <= value <= MAX_WAIT_S:
+        raise InvalidInput(f"wait must be between 0 and {MAX_WAIT_S:g}", {"wait": raw})
+    return value
+
+
+def _await_decision(site_id: str, external_id: str, wait: float) -> dict[str, Any]:
+    deadline, delay = time.monotonic() + wait, 0.02
+    while True:
+        with database().session() as session:
+            view = comment_view(find_comment(session, site_id, external_id))
+        if view["status"] != "pending" or time.monotonic() >= deadline:
+            return view
+        time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+        delay = min(delay * 1.5, 0.25)
+
+
+@bp.post("/v1/sites/<site_id>/comments")
+@limiter.limit(intake_limit)
+def submit(site_id: str) -> tuple[Response, int]:
+    """Store a comment (or an edit) and queue it for scoring."""
+    with database().session() as session:
+        require_site(session, site_id)
+    try:
+        data = _parse(_json_body())
+        wait = _wait_seconds()
+    except CivilError as exc:
+        INTAKE.labels(f"refused_{exc.code}").inc()
+        raise
+    submitted = submit_comment(database(), site_id, data)
+    INTAKE.labels(submitted.outcome).inc()
+    if submitted.needs_scoring:
+        enqueue_scoring(submitted.comment_id, submitted.revision)
+    view = _await_decision(site_id, data.id, wait)
+    # Decided (a replay of a decided comment, or ready within ?wait) answers 200; else 202.
+    return jsonify(view), 200 if view["status"] != "pending" else 202

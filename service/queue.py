@@ -1,0 +1,40 @@
+"""The API's side of the broker: publish task ids by name, never import worker code."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+from flask import Flask, current_app
+
+from civil.settings import Settings
+from civil.tasknames import SCORE_COMMENT, SCORING
+
+log = logging.getLogger("civil.api")
+# Fail fast when the broker is down: the row is already committed and the sweeper re-queues it.
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
+def make_producer(settings: Settings) -> Celery:
+    producer = Celery("civil-api", broker=settings.broker_url)
+    producer.conf.update(broker_transport_options=settings.broker_transport_options(),
+                         task_serializer="json", task_ignore_result=True,
+                         broker_connection_timeout=2, broker_connection_max_retries=1)
+    return producer
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["civil"]["producer"] = make_producer(app.extensions["civil"]["settings"])
+
+
+def enqueue_scoring(comment_id: int, revision: int) -> bool:
+    """Queue a comment for scoring; False (logged) when the broker is unreachable."""
+    producer: Celery = current_app.extensions["civil"]["producer"]
+    try:
+        producer.send_task(SCORE_COMMENT, args=(comment_id, revision), queue=SCORING,
+                           retry=True, retry_policy=PUBLISH_RETRY)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any broker failure is recovered by the sweeper
+        log.warning("enqueue failed; the sweeper will re-queue: %s", exc,
+                    extra={"comment_id": comment_id})
+        return False

@@ -1,0 +1,53 @@
+"""The Celery app, built from Settings, with the settings that lose nothing on SIGKILL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from celery import Celery
+from kombu import Queue
+
+from civil.settings import Settings
+
+from civil.tasknames import DELIVERY, MAINTENANCE, SCORING
+
+
+def make_celery(settings: Settings) -> Celery:
+    """Create the Celery app for these settings."""
+    app = Celery("civil", broker=settings.broker_url, include=["workers.tasks"])
+    app.conf.update(
+        broker_transport_options=settings.broker_transport_options(),
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,  # outcomes live in database rows
+        result_backend=None,
+        task_serializer="json",
+        accept_content=["json"],
+        # Ack only after the task ran, and give the message back if the process running it
+        # dies (SIGKILL, OOM): nothing is lost, and tasks are idempotent, so re-runs are safe.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_hard_time_limit,
+        task_default_queue=SCORING,
+        task_queues=[Queue(SCORING), Queue(DELIVERY), Queue(MAINTENANCE)],
+        task_routes={
+            "civil.score_comment": {"queue": SCORING},
+            "civil.deliver_event": {"queue": DELIVERY},
+            "civil.sweep_pending": {"queue": MAINTENANCE},
+            "civil.dispatch_deliveries": {"queue": MAINTENANCE},
+        },
+        beat_schedule={
+            "sweep-pending": {"task": "civil.sweep_pending",
+                              "schedule": timedelta(seconds=settings.sweep_interval_seconds),
+                              "options": {"expires": settings.sweep_interval_seconds}},
+            "dispatch-deliveries": {"task": "civil.dispatch_deliveries",
+                                    "schedule": timedelta(seconds=settings.delivery_poll_seconds),
+                                    "options": {"expires": settings.delivery_poll_seconds * 2}},
+        },
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,  # Flower shows tasks live
+        task_send_sent_event=True,
+    )
+    app.civil_settings = settings  # type: ignore[attr-defined]
+    return app
