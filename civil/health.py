@@ -33,7 +33,7 @@ def queue_depths(settings: Settings) -> dict[str, int]:
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
         return {q: int(client.llen(q)) for q in QUEUES}
     folder = Path(settings.broker_transport_options()["data_folder_in"])
-    return {q: sum(1 for _ in folder.glob(f"*_{q}.msg")) for q in QUEUES}
+    return {q: sum(1 for _ in folder.glob(f"*.{q}.msg")) for q in QUEUES}
 
 
 def check_broker(settings: Settings) -> dict[str, Any]:

@@ -77,7 +77,7 @@ class Settings:
         """Fill the embedded defaults (SQLite file, filesystem broker) under data_dir."""
         data_dir = Path(self.data_dir).resolve()
         db = self.database_url or f"sqlite:///{data_dir / 'civil.sqlite3'}"
-        broker = self.broker_url or "filesystem://"
+        broker = self.broker_url or "filesystem://localhost/"
         return replace(self, data_dir=data_dir, database_url=db, broker_url=broker,
                        model_dir=Path(self.model_dir))
 

@@ -254,7 +254,8 @@ def _load_detoxify(checkpoint: Path) -> Detoxify:
     hf_dir = checkpoint.with_suffix("")
     if not hf_dir.is_dir():
         raise ScorerUnavailable(
-            f"Hugging Face config/tokenizer folder {hf_dir} for {checkpoint} is missing"
+            f"the Hugging Face config/tokenizer folder for {checkpoint.name} is missing: "
+            f"expected {hf_dir}"
         )
     loaded = _read_checkpoint(torch, checkpoint)
     try:

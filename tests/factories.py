@@ -1,0 +1,29 @@
+"""Factories for request bodies and rows."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+_ids = itertools.count(1)
+
+
+def comment_body(**overrides: Any) -> dict[str, Any]:
+    """A valid comment as a host site would send it."""
+    n = next(_ids)
+    body: dict[str, Any] = {
+        "id": f"c-{n}",
+        "article": {"id": "a-17", "url": "https://news.example/a-17",
+                    "title": "Council approves new bike lanes"},
+        "parent_id": None,
+        "author": {"id": f"u-{n}", "name": "Reader", "email": "reader@example.org",
+                   "ip": "203.0.113.7", "user_agent": "Mozilla/5.0"},
+        "content": "Thanks for the thorough reporting on the bike lanes.",
+        "content_type": "text/plain",
+        "inline_quote": None,
+        "created_at": "2026-11-24T10:00:00Z",
+        "honeypot": None,
+        "language": "en",
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,79 @@
+"""A real HTTP callback receiver on loopback that verifies Standard Webhooks signatures."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+
+@dataclass
+class Received:
+    webhook_id: str
+    body: dict[str, Any]
+    verified: bool
+    headers: dict[str, str]
+
+
+@dataclass
+class Receiver:
+    """Records every callback; answers from a script of (status, headers) then 204."""
+
+    secret: str = ""
+    received: list[Received] = field(default_factory=list)
+    script: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/hooks/civil"
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    Webhook(receiver.secret).verify(raw, headers)
+                    verified = True
+                except WebhookVerificationError:
+                    verified = False
+                status, extra = receiver.script.popleft() if receiver.script else (204, {})
+                receiver.received.append(Received(headers.get("webhook-id", ""),
+                                                  json.loads(raw), verified, headers))
+                self.send_response(status)
+                for key, value in extra.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def wait_for(self, predicate: Any, timeout: float = 30.0) -> list[Received]:
+        """Wait until some received callbacks satisfy `predicate(list)`; return them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.received):
+                return list(self.received)
+            time.sleep(0.05)
+        raise AssertionError(f"callbacks never matched; got {[r.body for r in self.received]}")
