@@ -18,7 +18,7 @@ def comment_body(**overrides: Any) -> dict[str, Any]:
         "parent_id": None,
         "author": {"id": f"u-{n}", "name": "Reader", "email": "reader@example.org",
                    "ip": "203.0.113.7", "user_agent": "Mozilla/5.0"},
-        "content": "Thanks for the thorough reporting on the bike lanes.",
+        "content": f"Thanks for the thorough reporting on the bike lanes, part {n}.",
         "content_type": "text/plain",
         "inline_quote": None,
         "created_at": "2026-11-24T10:00:00Z",

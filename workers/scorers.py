@@ -103,8 +103,8 @@ class DetoxifyScorer:
         # of transformers 4): the first guess at a window, shrunk until it fits the model.
         self.max_chars_per_window = max_chars_per_window
         self.window_tokens = _window_tokens(self.detoxify)
-        # An eighth of a window: enough that a phrase cut by one window boundary lies whole
-        # inside the neighbouring window.
+        # An eighth of a window (63 tokens for BERT): a phrase up to that long that one
+        # window's end cuts still lies whole inside the next window.
         self.overlap_tokens = max(1, self.window_tokens // 8)
         self._tokenizer = self.detoxify.tokenizer
         self._use_token_offsets = bool(getattr(self._tokenizer, "is_fast", False))
@@ -215,7 +215,7 @@ def _load_python_scorer(target: str) -> Scorer:
     module_name, _, class_name = target.partition(":")
     if not module_name or not class_name:
         raise ScorerUnavailable(
-            f"{PYTHON_PREFIX}{target!r} must name a class as {PYTHON_PREFIX}package.module:ClassName"
+            f"scorer {target!r} must be given as {PYTHON_PREFIX}package.module:ClassName"
         )
     try:
         factory = getattr(importlib.import_module(module_name), class_name)

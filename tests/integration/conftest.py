@@ -73,6 +73,12 @@ class Stack:
         self.app = create_app(settings)
         self.client = self.app.test_client()
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.files: list[Any] = []
+
+    def _log(self, name: str) -> Any:
+        handle = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.files.append(handle)
+        return handle
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIL_")}
@@ -83,7 +89,7 @@ class Stack:
 
     def start_worker(self, name: str = "w1", queues: str = "scoring,delivery,maintenance",
                      concurrency: int = 1, wait: bool = True) -> subprocess.Popen[bytes]:
-        log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115
+        log = self._log(name)
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.tasks", "worker", "-Q", queues,
              "-c", str(concurrency), "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
@@ -94,7 +100,7 @@ class Stack:
         return proc
 
     def start_beat(self) -> subprocess.Popen[bytes]:
-        log = open(self.tmp / "beat.log", "ab")  # noqa: SIM115
+        log = self._log("beat")
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.tasks", "beat", "--loglevel", "INFO",
              "--schedule", str(self.tmp / "beat-schedule")],
@@ -151,7 +157,10 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for handle in self.files:
+            handle.close()
         self.db.engine.dispose()
+        self.app.extensions["civil"]["db"].engine.dispose()
 
 
 FAST = {"allow_private_callbacks": True, "delivery_poll_seconds": 1, "sweep_interval_seconds": 1,

@@ -22,11 +22,14 @@ HUB_MODEL_TYPE = "bert-base-uncased"
 SEED = 1234
 
 _SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-_WORDS = (
-    "the a an is are was you your we they he she it i not and or but this that comment "
-    "people post article thanks great good bad nice idiot stupid hate love kill dumb "
-    "awful wonderful agree disagree really very"
-).split()
+# fmt: off
+_WORDS = [
+    "the", "a", "an", "is", "are", "was", "you", "your", "we", "they", "he", "she", "it", "i",
+    "not", "and", "or", "but", "this", "that", "comment", "people", "post", "article", "thanks",
+    "great", "good", "bad", "nice", "idiot", "stupid", "hate", "love", "kill", "dumb", "awful",
+    "wonderful", "agree", "disagree", "really", "very",
+]
+# fmt: on
 
 
 def build_tiny_checkpoint(dirpath: Path, *, model_type: str | None = HUB_MODEL_TYPE) -> Path:
@@ -59,10 +62,10 @@ def build_tiny_checkpoint(dirpath: Path, *, model_type: str | None = HUB_MODEL_T
         num_attention_heads=2,
         intermediate_size=64,
         max_position_embeddings=MAX_POSITIONS,
-        num_labels=len(CLASSES),
         # Far wider than BERT's 0.02, so that different texts get visibly different scores.
         initializer_range=0.5,
     )
+    config.num_labels = len(CLASSES)
     config.save_pretrained(hf_dir)
     torch.manual_seed(SEED)
     model = BertForSequenceClassification(config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import socket
 import subprocess
@@ -128,7 +129,7 @@ def _assert_covering_windows(
     assert len(spans) > 1
     assert spans[0][0] == 0
     assert spans[-1][1] == len(text)
-    for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (next_start, _) in itertools.pairwise(spans):
         assert next_start < end, "neighbouring windows must overlap"
     tokenizer = scorer.detoxify.tokenizer
     for start, end in spans:
@@ -241,11 +242,11 @@ def test_base_model_config_without_the_classes_is_unavailable(
     config = BertConfig.from_pretrained(tmp_path / "base", local_files_only=True)
     config.num_labels = 2
     config.save_pretrained(tmp_path / "base")
-    with pytest.raises(ScorerUnavailable, match="declares 2 labels .* num_labels=6"):
+    with pytest.raises(ScorerUnavailable, match=r"declares 2 labels .* num_labels=6"):
         DetoxifyScorer("base.ckpt", tmp_path)
 
 
-PLUGIN = '''
+PLUGIN = """
 class SlowScorer:
     name = "slow"
 
@@ -263,7 +264,7 @@ class Broken:
 
 
 LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
-'''
+"""
 
 
 def test_load_scorer_plugs_in_a_python_class(
