@@ -98,10 +98,25 @@ def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
 
 
 def score(jobs: list[Job], scorer_source: ScorerSource) -> tuple[list[dict[str, float]] | None, str | None, str]:
-    """Toxicity for every job in one batch call, or the scorer's failure."""
+    """Toxicity for every job in one batch call, or the scorer's failure.
+
+    A scorer that windows long texts (score_batch_detailed) adds a `windowed` note to the job,
+    so the decision says the text was scored in pieces rather than silently truncated.
+    """
     try:
         scorer = scorer_source()
-        return scorer.score_batch([job.text for job in jobs]), None, scorer.name
+        texts = [job.text for job in jobs]
+        detailed = getattr(scorer, "score_batch_detailed", None)
+        if detailed is None:
+            return scorer.score_batch(texts), None, scorer.name
+        results = []
+        for job, (scores, windows) in zip(jobs, detailed(texts), strict=True):
+            if windows > 1:
+                job.notes.append(Reason("windowed", f"long comment scored in {windows} "
+                                        "overlapping windows; each label is the max over them",
+                                        "approve", {"windows": windows}))
+            results.append(scores)
+        return results, None, scorer.name
     except Exception as exc:  # noqa: BLE001 - any scorer failure goes to the site's failure policy
         log.warning("toxicity scorer failed: %s", exc)
         return None, f"{type(exc).__name__}: {exc}"[:300], "unavailable"

@@ -14,6 +14,10 @@ def init_app(app: Flask) -> None:
     # Without Redis the counters are per process: fine for one box, documented in the README.
     app.config["RATELIMIT_STORAGE_URI"] = settings.redis_url or "memory://"
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    # A Redis outage must not turn intake into 500s: count in memory until Redis is back
+    # (intake still stores every comment; the sweeper queues them once the broker returns).
+    app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     limiter.init_app(app)
 
 

@@ -1,0 +1,35 @@
+"""Plug-in scorers for tests (loaded by workers through CIVIL_TOXICITY_MODEL=python:...)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from civil.scoring import TOXICITY_LABELS
+
+
+class SlowScorer:
+    """Takes TEST_SCORER_SLOW_SECONDS per batch and leaves a marker naming its pid meanwhile."""
+
+    name = "test:slow"
+
+    def __init__(self) -> None:
+        self.delay = float(os.environ.get("TEST_SCORER_SLOW_SECONDS", "2"))
+        self.markers = Path(os.environ["TEST_SCORER_MARKER_DIR"])
+
+    def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        marker = self.markers / f"scoring-{os.getpid()}-{time.monotonic_ns()}"
+        marker.write_text(str(os.getpid()))
+        time.sleep(self.delay)
+        return [dict.fromkeys(TOXICITY_LABELS, 0.01) for _ in texts]
+
+
+class CrashingScorer:
+    """Kills its own process on every call: a poison comment as far as the worker can tell."""
+
+    name = "test:crash"
+
+    def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        os._exit(1)
