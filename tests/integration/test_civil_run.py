@@ -1,0 +1,103 @@
+"""`civil run` as a user starts it: SQLite + the embedded broker, gunicorn, worker, beat."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.factories import comment_body
+from tests.support.receiver import Receiver
+
+CIVIL = str(Path(sys.executable).with_name("civil"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def civil(env, *args) -> dict:
+    out = subprocess.run([CIVIL, *args], env=env, capture_output=True, text=True, timeout=60,
+                         check=True)
+    return json.loads(out.stdout)
+
+
+def wait_http(url: str, status: int, timeout: float = 90.0) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = requests.get(url, timeout=2)
+            if last.status_code == status:
+                return last
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} never answered {status}: {last and last.text}")
+
+
+def test_civil_run_embedded_end_to_end(tmp_path, tiny_checkpoint):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIL_")}
+    env.update({"CIVIL_DATA_DIR": str(tmp_path / "var"), "CIVIL_TOXICITY_MODEL": str(tiny_checkpoint),
+                "CIVIL_ALLOW_PRIVATE_CALLBACKS": "1", "CIVIL_DELIVERY_POLL_SECONDS": "1"})
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([CIVIL, "run", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    receiver = Receiver().start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/healthz", 200)
+        ready = wait_http(base + "/readyz", 200).json()
+        assert ready["checks"]["workers"]["live"] == 1
+        site = civil(env, "sites", "create", "--name", "Daily Planet", "--callback-url", receiver.url)
+        assert set(site) == {"site_id", "api_key", "signing_secret"}
+        assert site["signing_secret"].startswith("whsec_")
+        receiver.secret = site["signing_secret"]
+        body = comment_body()
+        r = requests.post(f"{base}/v1/sites/{site['site_id']}/comments?wait=10", json=body,
+                          headers={"Authorization": f"Bearer {site['api_key']}"}, timeout=15)
+        assert r.status_code == 200, r.text
+        assert r.headers["Server"].startswith("gunicorn")
+        decision = r.json()["decision"]
+        [got] = receiver.wait_for(lambda rs: len(rs) == 1)
+        assert got.verified and got.body["data"]["decision"] == decision
+        # Counters incremented in worker processes show up in the API's /metrics.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            metrics = requests.get(base + "/metrics", timeout=5).text
+            if "civil_deliveries_total" in metrics:
+                break
+            time.sleep(0.5)
+        assert f'civil_decisions_total{{action="{decision["action"]}"}} 1.0' in metrics
+        assert 'civil_intake_total{outcome="created"} 1.0' in metrics
+        status = civil(env, "status")
+        assert len(status["workers"]) == 1 and status["dead_letters"] == 0
+        assert status["comments"] == {r.json()["status"]: 1}
+        deliveries = civil(env, "deliveries", "list")
+        assert [d["status"] for d in deliveries] == ["delivered"]
+        assert deliveries[0]["id"] == got.webhook_id
+        replay = civil(env, "deliveries", "replay", got.webhook_id)
+        assert replay == {"replayed": [got.webhook_id]}
+        receiver.wait_for(lambda rs: len(rs) == 2)
+        assert {x.webhook_id for x in receiver.received} == {got.webhook_id}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=45)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            receiver.stop()
+            log.close()
+    assert code == 0, (tmp_path / "run.log").read_text()[-4000:]
