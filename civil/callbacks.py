@@ -1,4 +1,4 @@
-"""Callback events: built in the decision's transaction, signed, delivered, retried, dead-lettered."""
+"""Callback events: built with the decision, signed, delivered, retried, dead-lettered."""
 
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ from civil.models import Comment, DeliveryAttempt, Event, Site, utcnow
 from civil.netguard import check_callback_url
 from civil.settings import Settings
 
-DECIDED, MODERATED, REPLY_APPROVED = "comment.decided", "comment.moderated", "comment.reply_approved"
+DECIDED, MODERATED, REPLY_APPROVED = (
+    "comment.decided",
+    "comment.moderated",
+    "comment.reply_approved",
+)
 # The task that enqueues a delivery leases the event this long; a lost message is re-sent after.
 DISPATCH_LEASE = timedelta(seconds=60)
 
@@ -37,8 +41,11 @@ def new_event_id() -> str:
 
 
 def _parent_author(session: Session, comment: Comment) -> dict[str, Any] | None:
-    parent = session.scalar(select(Comment).where(
-        Comment.site_id == comment.site_id, Comment.external_id == comment.parent_external_id))
+    parent = session.scalar(
+        select(Comment).where(
+            Comment.site_id == comment.site_id, Comment.external_id == comment.parent_external_id
+        )
+    )
     if parent is None or parent.author is None:
         return None
     author = parent.author
@@ -68,9 +75,18 @@ def build_events(session: Session, comment: Comment, kind: str = DECIDED) -> lis
         if event_type == REPLY_APPROVED:
             body["parent_author"] = _parent_author(session, comment)
         payload = {"type": event_type, "timestamp": rfc3339(now), "data": body}
-        events.append(Event(id=new_event_id(), site_id=site.id, comment_id=comment.id,
-                            type=event_type, payload=payload, created_at=now, retry_since=now,
-                            next_attempt_at=now + DISPATCH_LEASE))
+        events.append(
+            Event(
+                id=new_event_id(),
+                site_id=site.id,
+                comment_id=comment.id,
+                type=event_type,
+                payload=payload,
+                created_at=now,
+                retry_since=now,
+                next_attempt_at=now + DISPATCH_LEASE,
+            )
+        )
     session.add_all(events)
     return events
 
@@ -78,15 +94,21 @@ def build_events(session: Session, comment: Comment, kind: str = DECIDED) -> lis
 def sign(secret: str, event_id: str, timestamp: datetime, body: str) -> dict[str, str]:
     """Standard Webhooks headers for one delivery."""
     signature = Webhook(secret).sign(event_id, timestamp, body)
-    return {"webhook-id": event_id, "webhook-timestamp": str(int(timestamp.timestamp())),
-            "webhook-signature": signature, "content-type": "application/json",
-            "user-agent": "Civil-Webhooks/1"}
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+        "user-agent": "Civil-Webhooks/1",
+    }
 
 
 def backoff_seconds(attempt: int, settings: Settings, rng: random.Random | None = None) -> float:
     """Exponential backoff with equal jitter: between half and all of base * 2^(attempt-1)."""
-    ceiling = min(settings.delivery_backoff_max_seconds,
-                  settings.delivery_backoff_base_seconds * 2 ** max(attempt - 1, 0))
+    ceiling = min(
+        settings.delivery_backoff_max_seconds,
+        settings.delivery_backoff_base_seconds * 2 ** max(attempt - 1, 0),
+    )
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
@@ -119,14 +141,19 @@ def _claim(session: Session, event_id: str, lease: timedelta) -> bool:
     now = utcnow()
     claimed = session.execute(
         update(Event)
-        .where(Event.id == event_id, Event.status.in_(("pending", "retrying")),
-               or_(Event.claimed_until.is_(None), Event.claimed_until < now))
-        .values(claimed_until=now + lease))
+        .where(
+            Event.id == event_id,
+            Event.status.in_(("pending", "retrying")),
+            or_(Event.claimed_until.is_(None), Event.claimed_until < now),
+        )
+        .values(claimed_until=now + lease)
+    )
     return claimed.rowcount == 1  # type: ignore[attr-defined]
 
 
-def deliver_event(db: Database, settings: Settings, event_id: str,
-                  post: Poster = requests.post) -> Outcome:
+def deliver_event(
+    db: Database, settings: Settings, event_id: str, post: Poster = requests.post
+) -> Outcome:
     """Try one delivery of an event; record the attempt and schedule the next or dead-letter it."""
     lease = timedelta(seconds=settings.delivery_timeout_seconds + 30)
     with db.session() as session:
@@ -150,22 +177,35 @@ def deliver_event(db: Database, settings: Settings, event_id: str,
     headers = sign(secret, event_id, utcnow(), body)
     started = time.monotonic()
     try:
-        response = post(url, data=body.encode(), headers=headers,
-                        timeout=settings.delivery_timeout_seconds, allow_redirects=False)
+        response = post(
+            url,
+            data=body.encode(),
+            headers=headers,
+            timeout=settings.delivery_timeout_seconds,
+            allow_redirects=False,
+        )
     except requests.RequestException as exc:
-        return _finish(db, settings, event_id, None, f"{type(exc).__name__}: {exc}"[:500],
-                       elapsed=time.monotonic() - started)
+        return _finish(
+            db,
+            settings,
+            event_id,
+            None,
+            f"{type(exc).__name__}: {exc}"[:500],
+            elapsed=time.monotonic() - started,
+        )
     elapsed = time.monotonic() - started
     code = response.status_code
     if 200 <= code < 300:
         return _finish(db, settings, event_id, code, None, elapsed=elapsed, delivered=True)
     if code == 410:
         _disable_endpoint(db, event.site_id, "endpoint answered 410 Gone")
-        return _finish(db, settings, event_id, code, "410 Gone: endpoint disabled", dead=True,
-                       elapsed=elapsed)
+        return _finish(
+            db, settings, event_id, code, "410 Gone: endpoint disabled", dead=True, elapsed=elapsed
+        )
     retry_after = retry_after_seconds(response.headers.get("Retry-After"), utcnow())
-    return _finish(db, settings, event_id, code, f"HTTP {code}", elapsed=elapsed,
-                   retry_after=retry_after)
+    return _finish(
+        db, settings, event_id, code, f"HTTP {code}", elapsed=elapsed, retry_after=retry_after
+    )
 
 
 def _disable_endpoint(db: Database, site_id: str, reason: str) -> None:
@@ -175,16 +215,32 @@ def _disable_endpoint(db: Database, site_id: str, reason: str) -> None:
             site.callback_disabled_at, site.callback_disabled_reason = utcnow(), reason
 
 
-def _finish(db: Database, settings: Settings, event_id: str, code: int | None, error: str | None,
-            *, elapsed: float = 0.0, delivered: bool = False, dead: bool = False,
-            retry_after: float | None = None) -> Outcome:
+def _finish(
+    db: Database,
+    settings: Settings,
+    event_id: str,
+    code: int | None,
+    error: str | None,
+    *,
+    elapsed: float = 0.0,
+    delivered: bool = False,
+    dead: bool = False,
+    retry_after: float | None = None,
+) -> Outcome:
     now = utcnow()
     with db.session() as session:
         event = session.get(Event, event_id)
         if event is None:
             return Outcome(event_id, "skipped")
-        session.add(DeliveryAttempt(event_id=event_id, attempted_at=now, status_code=code,
-                                    error=error, duration_ms=int(elapsed * 1000)))
+        session.add(
+            DeliveryAttempt(
+                event_id=event_id,
+                attempted_at=now,
+                status_code=code,
+                error=error,
+                duration_ms=int(elapsed * 1000),
+            )
+        )
         event.attempts += 1
         event.last_status_code, event.last_error, event.claimed_until = code, error, None
         if delivered:
@@ -203,13 +259,18 @@ def due_events(db: Database, limit: int = 500) -> list[str]:
     """Lease and return events whose next attempt is due (the dispatcher enqueues them)."""
     now = utcnow()
     with db.session() as session:
-        ids = list(session.scalars(
-            select(Event.id).where(Event.status.in_(("pending", "retrying")),
-                                   Event.next_attempt_at <= now)
-            .order_by(Event.next_attempt_at).limit(limit)))
+        ids = list(
+            session.scalars(
+                select(Event.id)
+                .where(Event.status.in_(("pending", "retrying")), Event.next_attempt_at <= now)
+                .order_by(Event.next_attempt_at)
+                .limit(limit)
+            )
+        )
         if ids:
-            session.execute(update(Event).where(Event.id.in_(ids))
-                            .values(next_attempt_at=now + DISPATCH_LEASE))
+            session.execute(
+                update(Event).where(Event.id.in_(ids)).values(next_attempt_at=now + DISPATCH_LEASE)
+            )
     return ids
 
 
@@ -226,22 +287,35 @@ def replay_event(session: Session, event_id: str, site_id: str | None = None) ->
 
 def event_view(event: Event, attempts: list[DeliveryAttempt] | None = None) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "id": event.id, "site_id": event.site_id, "type": event.type, "status": event.status,
-        "attempts": event.attempts, "last_status_code": event.last_status_code,
-        "last_error": event.last_error, "created_at": rfc3339(event.created_at),
+        "id": event.id,
+        "site_id": event.site_id,
+        "type": event.type,
+        "status": event.status,
+        "attempts": event.attempts,
+        "last_status_code": event.last_status_code,
+        "last_error": event.last_error,
+        "created_at": rfc3339(event.created_at),
         "next_attempt_at": rfc3339(event.next_attempt_at) if event.next_attempt_at else None,
         "delivered_at": rfc3339(event.delivered_at) if event.delivered_at else None,
         "dead_at": rfc3339(event.dead_at) if event.dead_at else None,
         "comment_id": (event.payload.get("data") or {}).get("comment_id"),
     }
     if attempts is not None:
-        view["log"] = [{"at": rfc3339(a.attempted_at), "status_code": a.status_code,
-                        "error": a.error, "duration_ms": a.duration_ms} for a in attempts]
+        view["log"] = [
+            {
+                "at": rfc3339(a.attempted_at),
+                "status_code": a.status_code,
+                "error": a.error,
+                "duration_ms": a.duration_ms,
+            }
+            for a in attempts
+        ]
     return view
 
 
-def list_events(session: Session, *, site_id: str | None = None, status: str | None = None,
-                limit: int = 100) -> list[Event]:
+def list_events(
+    session: Session, *, site_id: str | None = None, status: str | None = None, limit: int = 100
+) -> list[Event]:
     stmt = select(Event).order_by(Event.created_at.desc()).limit(limit)
     if site_id:
         stmt = stmt.where(Event.site_id == site_id)
@@ -251,5 +325,10 @@ def list_events(session: Session, *, site_id: str | None = None, status: str | N
 
 
 def attempts_of(session: Session, event_id: str) -> list[DeliveryAttempt]:
-    return list(session.scalars(select(DeliveryAttempt).where(
-        DeliveryAttempt.event_id == event_id).order_by(DeliveryAttempt.id)))
+    return list(
+        session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.event_id == event_id)
+            .order_by(DeliveryAttempt.id)
+        )
+    )

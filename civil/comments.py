@@ -33,8 +33,9 @@ class Submitted:
 
 
 def _upsert_article(session: Session, site_id: str, data: ArticleIn) -> Article:
-    article = session.scalar(select(Article).where(
-        Article.site_id == site_id, Article.external_id == data.id))
+    article = session.scalar(
+        select(Article).where(Article.site_id == site_id, Article.external_id == data.id)
+    )
     if article is None:
         article = Article(site_id=site_id, external_id=data.id)
         session.add(article)
@@ -46,8 +47,9 @@ def _upsert_article(session: Session, site_id: str, data: ArticleIn) -> Article:
 
 
 def _upsert_author(session: Session, site_id: str, data: AuthorIn) -> Author:
-    author = session.scalar(select(Author).where(
-        Author.site_id == site_id, Author.external_id == data.id))
+    author = session.scalar(
+        select(Author).where(Author.site_id == site_id, Author.external_id == data.id)
+    )
     if author is None:
         author = Author(site_id=site_id, external_id=data.id)
         session.add(author)
@@ -59,8 +61,9 @@ def _upsert_author(session: Session, site_id: str, data: AuthorIn) -> Author:
 
 def _store(session: Session, site: Site, data: CommentIn) -> Submitted:
     now = utcnow()
-    comment = session.scalar(select(Comment).where(
-        Comment.site_id == site.id, Comment.external_id == data.id))
+    comment = session.scalar(
+        select(Comment).where(Comment.site_id == site.id, Comment.external_id == data.id)
+    )
     if comment is not None and comment.content_hash == data.content_hash:
         return Submitted(comment.id, data.id, comment.revision, comment.status, "unchanged")
     article = _upsert_article(session, site.id, data.article)
@@ -106,8 +109,11 @@ def submit_comment(db: Database, site_id: str, data: CommentIn) -> Submitted:
 
 def comment_view(comment: Comment) -> dict[str, Any]:
     """The public JSON of a comment's state."""
-    view: dict[str, Any] = {"id": comment.external_id, "status": comment.status,
-                            "revision": comment.revision}
+    view: dict[str, Any] = {
+        "id": comment.external_id,
+        "status": comment.status,
+        "revision": comment.revision,
+    }
     if comment.decision is not None:
         view["decision"] = comment.decision
     view["links"] = {"self": f"/v1/sites/{comment.site_id}/comments/{comment.external_id}"}
@@ -115,8 +121,9 @@ def comment_view(comment: Comment) -> dict[str, Any]:
 
 
 def find_comment(session: Session, site_id: str, external_id: str) -> Comment:
-    comment = session.scalar(select(Comment).where(
-        Comment.site_id == site_id, Comment.external_id == external_id))
+    comment = session.scalar(
+        select(Comment).where(Comment.site_id == site_id, Comment.external_id == external_id)
+    )
     if comment is None:
         raise NotFound("no such comment", {"site_id": site_id, "id": external_id})
     return comment
@@ -128,24 +135,46 @@ def gather_facts(session: Session, comment: Comment, repeat_window_minutes: int)
     minute_ago = now - timedelta(minutes=1)
 
     def count(*where: Any) -> int:
-        stmt = select(func.count()).select_from(Comment).where(
-            Comment.site_id == comment.site_id, Comment.id != comment.id, *where)
+        stmt = (
+            select(func.count())
+            .select_from(Comment)
+            .where(Comment.site_id == comment.site_id, Comment.id != comment.id, *where)
+        )
         return int(session.scalar(stmt) or 0)
 
     window_start = now - timedelta(minutes=repeat_window_minutes)
-    same = count(Comment.content_hash == comment.content_hash,
-                 Comment.received_at >= window_start) if repeat_window_minutes else 0
-    by_author = count(Comment.author_id == comment.author_id, Comment.received_at >= minute_ago,
-                      Comment.received_at <= now) if comment.author_id else 0
-    by_ip = count(Comment.ip == comment.ip, Comment.received_at >= minute_ago,
-                  Comment.received_at <= now) if comment.ip else 0
+    same = (
+        count(Comment.content_hash == comment.content_hash, Comment.received_at >= window_start)
+        if repeat_window_minutes
+        else 0
+    )
+    by_author = (
+        count(
+            Comment.author_id == comment.author_id,
+            Comment.received_at >= minute_ago,
+            Comment.received_at <= now,
+        )
+        if comment.author_id
+        else 0
+    )
+    by_ip = (
+        count(
+            Comment.ip == comment.ip, Comment.received_at >= minute_ago, Comment.received_at <= now
+        )
+        if comment.ip
+        else 0
+    )
     return RuleFacts(same_text_recent=same, author_last_minute=by_author, ip_last_minute=by_ip)
 
 
-def stranded_comments(session: Session, older_than: datetime, limit: int = 500) -> list[tuple[int, int]]:
+def stranded_comments(
+    session: Session, older_than: datetime, limit: int = 500
+) -> list[tuple[int, int]]:
     """Pending comments whose queue message may have been lost: (id, revision) pairs."""
     rows = session.execute(
         select(Comment.id, Comment.revision)
         .where(Comment.status == "pending", Comment.enqueued_at < older_than)
-        .order_by(Comment.enqueued_at).limit(limit))
+        .order_by(Comment.enqueued_at)
+        .limit(limit)
+    )
     return [(r.id, r.revision) for r in rows]

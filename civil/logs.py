@@ -11,12 +11,14 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("civil_log", default={})
+_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "civil_log", default=None
+)
 
 
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        for key, value in _context.get().items():
+        for key, value in (_context.get() or {}).items():
             if not hasattr(record, key):
                 setattr(record, key, value)
         return True
@@ -25,7 +27,7 @@ class _ContextFilter(logging.Filter):
 @contextmanager
 def bind(**fields: Any) -> Iterator[None]:
     """Add fields to every log line emitted inside the block (thread- and task-local)."""
-    token = _context.set({**_context.get(), **fields})
+    token = _context.set({**(_context.get() or {}), **fields})
     try:
         yield
     finally:
@@ -38,9 +40,13 @@ def configure_logging(level: str = "INFO") -> None:
     if any(getattr(h, "_civil", False) for h in root.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(
-        "{asctime}{levelname}{name}{message}", style="{",
-        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    handler.setFormatter(
+        JsonFormatter(
+            "{asctime}{levelname}{name}{message}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
     handler.addFilter(_ContextFilter())
     handler._civil = True  # type: ignore[attr-defined]
     root.addHandler(handler)

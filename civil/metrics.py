@@ -9,15 +9,23 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-INTAKE = Counter("civil_intake_total", "Comment submissions by outcome",
-                 ["outcome"])  # created, edited, unchanged, rejected_<code>
+INTAKE = Counter(
+    "civil_intake_total", "Comment submissions by outcome", ["outcome"]
+)  # created, edited, unchanged, rejected_<code>
 DECISIONS = Counter("civil_decisions_total", "Automatic decisions by action", ["action"])
 DECISION_REASONS = Counter("civil_decision_reasons_total", "Reasons given in decisions", ["code"])
 DELIVERIES = Counter("civil_deliveries_total", "Callback delivery attempts by outcome", ["outcome"])
-TASK_SECONDS = Histogram("civil_task_seconds", "Task run time", ["task"],
-                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
-DECISION_LATENCY = Histogram("civil_decision_latency_seconds",
-                             "From intake to recorded decision",
-                             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300))
-SCORE_BATCH = Histogram("civil_score_batch_size", "Comments scored per model call",
-                        buckets=(1, 2, 4, 8, 16, 32, 64))
+TASK_SECONDS = Histogram(
+    "civil_task_seconds",
+    "Task run time",
+    ["task"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+DECISION_LATENCY = Histogram(
+    "civil_decision_latency_seconds",
+    "From intake to recorded decision",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+SCORE_BATCH = Histogram(
+    "civil_score_batch_size", "Comments scored per model call", buckets=(1, 2, 4, 8, 16, 32, 64)
+)

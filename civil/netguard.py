@@ -12,8 +12,14 @@ from civil.errors import CallbackRefused
 def _is_internal(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
         addr = addr.ipv4_mapped
-    return (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
-            or addr.is_multicast or addr.is_unspecified)
+    return (
+        addr.is_private
+        or addr.is_loopback
+        or addr.is_link_local
+        or addr.is_reserved
+        or addr.is_multicast
+        or addr.is_unspecified
+    )
 
 
 def check_callback_url(url: str, *, allow_private: bool) -> list[str]:
@@ -28,8 +34,9 @@ def check_callback_url(url: str, *, allow_private: bool) -> list[str]:
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise CallbackRefused("callback host does not resolve",
-                              {"url": url, "host": parts.hostname}) from exc
+        raise CallbackRefused(
+            "callback host does not resolve", {"url": url, "host": parts.hostname}
+        ) from exc
     addresses = sorted({str(info[4][0]) for info in infos})
     if not allow_private:
         internal = [a for a in addresses if _is_internal(ipaddress.ip_address(a.split("%")[0]))]
@@ -37,5 +44,6 @@ def check_callback_url(url: str, *, allow_private: bool) -> list[str]:
             raise CallbackRefused(
                 "callback URL resolves to a loopback, private or link-local address; "
                 "set CIVIL_ALLOW_PRIVATE_CALLBACKS=1 to allow it",
-                {"url": url, "addresses": internal})
+                {"url": url, "addresses": internal},
+            )
     return addresses

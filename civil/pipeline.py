@@ -47,7 +47,9 @@ class Decided:
 ScorerSource = Callable[[], Scorer]
 
 
-def claim_batch(db: Database, first: tuple[int, int], size: int, lease_s: int) -> list[tuple[int, int]]:
+def claim_batch(
+    db: Database, first: tuple[int, int], size: int, lease_s: int
+) -> list[tuple[int, int]]:
     """The comment this task was queued for plus up to size-1 other pending ones waiting in line.
 
     Under load, one task scores a whole batch; the other comments' own queued tasks then find
@@ -57,22 +59,39 @@ def claim_batch(db: Database, first: tuple[int, int], size: int, lease_s: int) -
     with db.session() as session:
         rows = [first]
         if size > 1:
-            rows += [(r.id, r.revision) for r in session.execute(
-                select(Comment.id, Comment.revision)
-                .where(Comment.status == "pending", Comment.id != first[0],
-                       Comment.enqueued_at <= now - timedelta(seconds=1),
-                       or_(Comment.claimed_until.is_(None), Comment.claimed_until < now))
-                .order_by(Comment.enqueued_at).limit(size - 1))]
+            rows += [
+                (r.id, r.revision)
+                for r in session.execute(
+                    select(Comment.id, Comment.revision)
+                    .where(
+                        Comment.status == "pending",
+                        Comment.id != first[0],
+                        Comment.enqueued_at <= now - timedelta(seconds=1),
+                        or_(Comment.claimed_until.is_(None), Comment.claimed_until < now),
+                    )
+                    .order_by(Comment.enqueued_at)
+                    .limit(size - 1)
+                )
+            ]
         claimed = []
         for comment_id, revision in rows:
             result = session.execute(
                 update(Comment)
-                .where(Comment.id == comment_id, Comment.revision == revision,
-                       Comment.status == "pending",
-                       or_(Comment.claimed_until.is_(None), Comment.claimed_until < now,
-                           Comment.id == first[0]))
-                .values(claimed_until=now + timedelta(seconds=lease_s),
-                        score_attempts=Comment.score_attempts + 1))
+                .where(
+                    Comment.id == comment_id,
+                    Comment.revision == revision,
+                    Comment.status == "pending",
+                    or_(
+                        Comment.claimed_until.is_(None),
+                        Comment.claimed_until < now,
+                        Comment.id == first[0],
+                    ),
+                )
+                .values(
+                    claimed_until=now + timedelta(seconds=lease_s),
+                    score_attempts=Comment.score_attempts + 1,
+                )
+            )
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 claimed.append((comment_id, revision))
     return claimed
@@ -89,15 +108,22 @@ def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
             site = session.get(Site, comment.site_id)
             policy = Policy.from_dict(site.policy if site else None)
             facts = gather_facts(session, comment, policy.repeat_window_minutes)
-            hits = evaluate_rules(policy, content=comment.content, content_type=comment.content_type,
-                                  honeypot=comment.honeypot, facts=facts)
+            hits = evaluate_rules(
+                policy,
+                content=comment.content,
+                content_type=comment.content_type,
+                honeypot=comment.honeypot,
+                facts=facts,
+            )
             spam = heuristic_spam_score(comment.content, comment.honeypot, facts)
             text = plain_text(comment.content, comment.content_type)
             jobs.append(Job(comment_id, revision, text, policy, hits, spam))
     return jobs
 
 
-def score(jobs: list[Job], scorer_source: ScorerSource) -> tuple[list[dict[str, float]] | None, str | None, str]:
+def score(
+    jobs: list[Job], scorer_source: ScorerSource
+) -> tuple[list[dict[str, float]] | None, str | None, str]:
     """Toxicity for every job in one batch call, or the scorer's failure.
 
     A scorer that windows long texts (score_batch_detailed) adds a `windowed` note to the job,
@@ -112,12 +138,18 @@ def score(jobs: list[Job], scorer_source: ScorerSource) -> tuple[list[dict[str, 
         results = []
         for job, (scores, windows) in zip(jobs, detailed(texts), strict=True):
             if windows > 1:
-                job.notes.append(Reason("windowed", f"long comment scored in {windows} "
-                                        "overlapping windows; each label is the max over them",
-                                        "approve", {"windows": windows}))
+                job.notes.append(
+                    Reason(
+                        "windowed",
+                        f"long comment scored in {windows} "
+                        "overlapping windows; each label is the max over them",
+                        "approve",
+                        {"windows": windows},
+                    )
+                )
             results.append(scores)
         return results, None, scorer.name
-    except Exception as exc:  # noqa: BLE001 - any scorer failure goes to the site's failure policy
+    except Exception as exc:
         log.warning("toxicity scorer failed: %s", exc)
         return None, f"{type(exc).__name__}: {exc}"[:300], "unavailable"
 
@@ -131,10 +163,18 @@ def record(db: Database, job: Job, decision: Decision) -> Decided | None:
     with db.session() as session:
         result = session.execute(
             update(Comment)
-            .where(Comment.id == job.comment_id, Comment.revision == job.revision,
-                   Comment.status == "pending")
-            .values(status=decision.status, decision=decision.to_dict(),
-                    decided_at=decision.decided_at, claimed_until=None))
+            .where(
+                Comment.id == job.comment_id,
+                Comment.revision == job.revision,
+                Comment.status == "pending",
+            )
+            .values(
+                status=decision.status,
+                decision=decision.to_dict(),
+                decided_at=decision.decided_at,
+                claimed_until=None,
+            )
+        )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return None
         comment = session.get(Comment, job.comment_id)
@@ -144,13 +184,21 @@ def record(db: Database, job: Job, decision: Decision) -> Decided | None:
         latency = None
         if comment.enqueued_at is not None:
             latency = (decision.decided_at - comment.received_at).total_seconds()
-        return Decided(comment.id, comment.external_id, comment.site_id, decision.action,
-                       tuple(r.code for r in decision.reasons), tuple(e.id for e in events),
-                       latency)
+        return Decided(
+            comment.id,
+            comment.external_id,
+            comment.site_id,
+            decision.action,
+            tuple(r.code for r in decision.reasons),
+            tuple(e.id for e in events),
+            latency,
+        )
 
 
-def score_comments(db: Database, ids: list[tuple[int, int]], scorer_source: ScorerSource) -> list[Decided]:
-    """Score, decide and record a batch; returns what was newly decided (for enqueueing callbacks)."""
+def score_comments(
+    db: Database, ids: list[tuple[int, int]], scorer_source: ScorerSource
+) -> list[Decided]:
+    """Score, decide and record a batch; return what was newly decided."""
     jobs = prepare(db, ids)
     if not jobs:
         return []
@@ -158,8 +206,15 @@ def score_comments(db: Database, ids: list[tuple[int, int]], scorer_source: Scor
     decided = []
     for index, job in enumerate(jobs):
         toxicity = results[index] if results is not None else None
-        decision = decide(job.policy, toxicity=toxicity, spam=job.spam, rule_hits=job.rule_hits,
-                          model=model, notes=job.notes, scorer_error=error)
+        decision = decide(
+            job.policy,
+            toxicity=toxicity,
+            spam=job.spam,
+            rule_hits=job.rule_hits,
+            model=model,
+            notes=job.notes,
+            scorer_error=error,
+        )
         outcome = record(db, job, decision)
         if outcome is not None:
             decided.append(outcome)

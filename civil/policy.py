@@ -154,7 +154,8 @@ def decide(
         reasons.append(
             Reason(
                 "scorer_unavailable",
-                f"toxicity scorer failed ({scorer_error}); site policy says {policy.on_scorer_failure}",
+                f"toxicity scorer failed ({scorer_error}); "
+                f"site policy says {policy.on_scorer_failure}",
                 policy.on_scorer_failure,
             )
         )

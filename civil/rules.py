@@ -8,7 +8,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from civil.policy import Policy, Reason
+from civil.policy import Action, Policy, Reason
 
 _INVISIBLE = dict.fromkeys(
     [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E, 0x200E, 0x200F], None
@@ -56,33 +56,57 @@ def evaluate_rules(
     """Every rule the comment trips, each with the action it asks for."""
     hits: list[Reason] = []
     text = normalize(plain_text(content, content_type))
-    for words, code, action in (
+    word_rules: tuple[tuple[list[str], str, Action], ...] = (
         (policy.banned_words, "banned_word", "reject"),
         (policy.suspect_words, "suspect_word", "hold"),
-    ):
+    )
+    for words, code, action in word_rules:
         pattern = _word_pattern(words)
         match = pattern.search(text) if pattern else None
         if match:
-            hits.append(Reason(code, f"contains {code.replace('_', ' ')} '{match.group(0)}'",
-                               action, {"word": match.group(0)}))  # type: ignore[arg-type]
+            hits.append(
+                Reason(
+                    code,
+                    f"contains {code.replace('_', ' ')} '{match.group(0)}'",
+                    action,
+                    {"word": match.group(0)},
+                )
+            )
     links = count_links(content)
     if links > policy.max_links:
-        hits.append(Reason("spam_links", f"{links} links > limit {policy.max_links}", "hold",
-                           {"links": links, "limit": policy.max_links}))
+        hits.append(
+            Reason(
+                "spam_links",
+                f"{links} links > limit {policy.max_links}",
+                "hold",
+                {"links": links, "limit": policy.max_links},
+            )
+        )
     if honeypot:
         hits.append(Reason("spam_honeypot", "the hidden honeypot field was filled", "reject"))
     if facts.same_text_recent and policy.repeat_window_minutes:
-        hits.append(Reason(
-            "spam_repeat",
-            f"identical text posted {facts.same_text_recent} time(s) in the last "
-            f"{policy.repeat_window_minutes} min", "hold", {"count": facts.same_text_recent}))
+        hits.append(
+            Reason(
+                "spam_repeat",
+                f"identical text posted {facts.same_text_recent} time(s) in the last "
+                f"{policy.repeat_window_minutes} min",
+                "hold",
+                {"count": facts.same_text_recent},
+            )
+        )
     for count, limit, code, who in (
         (facts.author_last_minute, policy.author_rate_per_minute, "rate_author", "author"),
         (facts.ip_last_minute, policy.ip_rate_per_minute, "rate_ip", "IP address"),
     ):
         if limit and count > limit:
-            hits.append(Reason(code, f"{count} comments from this {who} in the last minute "
-                               f"> limit {limit}", "hold", {"count": count, "limit": limit}))
+            hits.append(
+                Reason(
+                    code,
+                    f"{count} comments from this {who} in the last minute > limit {limit}",
+                    "hold",
+                    {"count": count, "limit": limit},
+                )
+            )
     return hits
 
 

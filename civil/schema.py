@@ -52,7 +52,9 @@ class CommentIn(_Strict):
     inline_quote: str | None = Field(default=None, max_length=20_000)
     created_at: datetime | None = None
     honeypot: str | None = Field(default=None, max_length=1000)
-    language: str | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+    language: str | None = Field(
+        default=None, max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
+    )
 
     @field_validator("content")
     @classmethod

@@ -15,8 +15,8 @@ TOXICITY_LABELS: tuple[str, ...] = (
 )
 
 
-class ScorerUnavailable(RuntimeError):  # noqa: N818 - reads better at the raise site
-    """The scorer cannot run (model files missing, failed to load); the site's failure policy applies."""
+class ScorerUnavailable(RuntimeError):
+    """The scorer cannot run (model missing or failed to load); the failure policy applies."""
 
 
 @runtime_checkable

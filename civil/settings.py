@@ -78,8 +78,13 @@ class Settings:
         data_dir = Path(self.data_dir).resolve()
         db = self.database_url or f"sqlite:///{data_dir / 'civil.sqlite3'}"
         broker = self.broker_url or "filesystem://localhost/"
-        return replace(self, data_dir=data_dir, database_url=db, broker_url=broker,
-                       model_dir=Path(self.model_dir))
+        return replace(
+            self,
+            data_dir=data_dir,
+            database_url=db,
+            broker_url=broker,
+            model_dir=Path(self.model_dir),
+        )
 
     @property
     def embedded_broker(self) -> bool:
@@ -103,8 +108,12 @@ class Settings:
             folder, processed = self.broker_dir / "queue", self.broker_dir / "processed"
             for path in (folder, processed):
                 path.mkdir(parents=True, exist_ok=True)
-            return {"data_folder_in": str(folder), "data_folder_out": str(folder),
-                    "processed_folder": str(processed), "store_processed": False}
+            return {
+                "data_folder_in": str(folder),
+                "data_folder_out": str(folder),
+                "processed_folder": str(processed),
+                "store_processed": False,
+            }
         # Redis re-delivers an unacked message after the visibility timeout; it must exceed the
         # hard time limit or a slow task would run twice while still running.
         return {"visibility_timeout": max(self.visibility_timeout, self.task_hard_time_limit * 2)}

@@ -44,8 +44,11 @@ class Credentials:
     signing_secret: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"site_id": self.site_id, "api_key": self.api_key,
-                "signing_secret": self.signing_secret}
+        return {
+            "site_id": self.site_id,
+            "api_key": self.api_key,
+            "signing_secret": self.signing_secret,
+        }
 
 
 def validate_policy(data: dict[str, Any] | None) -> dict[str, Any]:
@@ -57,25 +60,41 @@ def validate_policy(data: dict[str, Any] | None) -> dict[str, Any]:
     for key in ("thresholds", "hold_thresholds"):
         for label, value in (getattr(parsed, key) or {}).items():
             if label not in TOXICITY_LABELS or not 0 <= value <= 1:
-                raise InvalidInput(f"{key} takes the six toxicity labels with values 0..1",
-                                   {"field": key, "label": label})
+                raise InvalidInput(
+                    f"{key} takes the six toxicity labels with values 0..1",
+                    {"field": key, "label": label},
+                )
     return Policy.from_dict(parsed.model_dump(exclude_none=True)).to_dict()
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False, include_input=False)]
+    return [
+        {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
 
 
-def create_site(session: Session, *, name: str, callback_url: str | None,
-                policy: dict[str, Any] | None = None, allow_private: bool = False) -> Credentials:
+def create_site(
+    session: Session,
+    *,
+    name: str,
+    callback_url: str | None,
+    policy: dict[str, Any] | None = None,
+    allow_private: bool = False,
+) -> Credentials:
     """Create a site and return its credentials (the API key is shown only now)."""
     if callback_url:
         check_callback_url(callback_url, allow_private=allow_private)
     key = new_api_key()
-    site = Site(id="site_" + secrets.token_hex(8), name=name, callback_url=callback_url,
-                api_key_prefix=key[:KEY_PREFIX_LEN], api_key_hash=hash_key(key),
-                signing_secret=new_signing_secret(), policy=validate_policy(policy))
+    site = Site(
+        id="site_" + secrets.token_hex(8),
+        name=name,
+        callback_url=callback_url,
+        api_key_prefix=key[:KEY_PREFIX_LEN],
+        api_key_hash=hash_key(key),
+        signing_secret=new_signing_secret(),
+        policy=validate_policy(policy),
+    )
     session.add(site)
     session.flush()
     return Credentials(site.id, key, site.signing_secret)
@@ -93,7 +112,8 @@ def authenticate(session: Session, api_key: str | None) -> Site:
     if not api_key:
         raise Unauthorized("missing API key: send Authorization: Bearer <api_key>")
     candidates = session.scalars(
-        select(Site).where(Site.api_key_prefix == api_key[:KEY_PREFIX_LEN])).all()
+        select(Site).where(Site.api_key_prefix == api_key[:KEY_PREFIX_LEN])
+    ).all()
     digest = hash_key(api_key)
     for site in candidates:
         if hmac.compare_digest(site.api_key_hash, digest):
@@ -102,9 +122,14 @@ def authenticate(session: Session, api_key: str | None) -> Site:
 
 
 def site_summary(site: Site) -> dict[str, Any]:
-    return {"site_id": site.id, "name": site.name, "callback_url": site.callback_url,
-            "callback_disabled": site.callback_disabled_at is not None,
-            "created_at": site.created_at.isoformat(), "policy": site.policy}
+    return {
+        "site_id": site.id,
+        "name": site.name,
+        "callback_url": site.callback_url,
+        "callback_disabled": site.callback_disabled_at is not None,
+        "created_at": site.created_at.isoformat(),
+        "policy": site.policy,
+    }
 
 
 def list_sites(session: Session) -> list[Site]:
@@ -124,8 +149,14 @@ def rotate_key(session: Session, site_id: str) -> str:
     return key
 
 
-def update_site(session: Session, site_id: str, *, callback_url: str | None = None,
-                policy: dict[str, Any] | None = None, allow_private: bool = False) -> Site:
+def update_site(
+    session: Session,
+    site_id: str,
+    *,
+    callback_url: str | None = None,
+    policy: dict[str, Any] | None = None,
+    allow_private: bool = False,
+) -> Site:
     """Change a site's callback URL (re-enabling it) or merge policy changes."""
     site = get_site(session, site_id)
     if callback_url is not None:

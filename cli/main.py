@@ -23,8 +23,10 @@ def _fail(exc: Exception) -> None:
     from civil.errors import CivilError
 
     if isinstance(exc, CivilError):
-        click.echo(json.dumps({"error": exc.code, "message": exc.message,
-                               "details": exc.details}), err=True)
+        click.echo(
+            json.dumps({"error": exc.code, "message": exc.message, "details": exc.details}),
+            err=True,
+        )
         sys.exit(2)
     raise exc
 
@@ -38,15 +40,23 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="API port (default CIVIL_PORT or 8000).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--web-workers", type=int, default=2, show_default=True)
-@click.option("--concurrency", type=int, default=2, show_default=True,
-              help="Celery worker processes.")
+@click.option(
+    "--concurrency", type=int, default=2, show_default=True, help="Celery worker processes."
+)
 def run(port: int | None, host: str, web_workers: int, concurrency: int) -> None:
     """Migrate, then start API (gunicorn) + worker + scheduler, until interrupted."""
     from cli.supervisor import run_all
 
     settings = _settings()
-    sys.exit(run_all(settings, host=host, port=port or settings.port, web_workers=web_workers,
-                     concurrency=concurrency))
+    sys.exit(
+        run_all(
+            settings,
+            host=host,
+            port=port or settings.port,
+            web_workers=web_workers,
+            concurrency=concurrency,
+        )
+    )
 
 
 @main.command()
@@ -104,10 +114,14 @@ def sites_create(name: str, callback_url: str | None, policy: str | None) -> Non
     settings = _settings()
     try:
         with _database().session() as session:
-            creds = create_site(session, name=name, callback_url=callback_url,
-                                policy=json.loads(policy) if policy else None,
-                                allow_private=settings.allow_private_callbacks)
-    except Exception as exc:  # noqa: BLE001
+            creds = create_site(
+                session,
+                name=name,
+                callback_url=callback_url,
+                policy=json.loads(policy) if policy else None,
+                allow_private=settings.allow_private_callbacks,
+            )
+    except Exception as exc:
         _fail(exc)
     _print(creds.to_dict())
 
@@ -131,11 +145,15 @@ def sites_update(site_id: str, callback_url: str | None, policy: str | None) -> 
 
     try:
         with _database().session() as session:
-            site = update_site(session, site_id, callback_url=callback_url,
-                               policy=json.loads(policy) if policy else None,
-                               allow_private=_settings().allow_private_callbacks)
+            site = update_site(
+                session,
+                site_id,
+                callback_url=callback_url,
+                policy=json.loads(policy) if policy else None,
+                allow_private=_settings().allow_private_callbacks,
+            )
             _print(site_summary(site))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _fail(exc)
 
 
@@ -148,7 +166,7 @@ def sites_rotate_secret(site_id: str) -> None:
     try:
         with _database().session() as session:
             _print({"site_id": site_id, "signing_secret": rotate_secret(session, site_id)})
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _fail(exc)
 
 
@@ -161,7 +179,7 @@ def sites_rotate_key(site_id: str) -> None:
     try:
         with _database().session() as session:
             _print({"site_id": site_id, "api_key": rotate_key(session, site_id)})
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _fail(exc)
 
 
@@ -175,7 +193,7 @@ def sites_delete(site_id: str) -> None:
     try:
         with _database().session() as session:
             delete_site(session, site_id)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _fail(exc)
     _print({"deleted": site_id})
 
@@ -194,8 +212,12 @@ def deliveries_list(site_id: str | None, status: str | None, limit: int) -> None
     from civil.callbacks import event_view, list_events
 
     with _database().session() as session:
-        _print([event_view(e) for e in list_events(session, site_id=site_id, status=status,
-                                                   limit=limit)])
+        _print(
+            [
+                event_view(e)
+                for e in list_events(session, site_id=site_id, status=status, limit=limit)
+            ]
+        )
 
 
 @deliveries.command("show")
@@ -227,11 +249,13 @@ def deliveries_replay(event_ids: tuple[str, ...], all_dead: bool, site_id: str |
     try:
         with _database().session() as session:
             if all_dead:
-                ids += [e.id for e in list_events(session, site_id=site_id, status="dead",
-                                                  limit=100_000)]
+                ids += [
+                    e.id
+                    for e in list_events(session, site_id=site_id, status="dead", limit=100_000)
+                ]
             for event_id in ids:
                 replay_event(session, event_id)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _fail(exc)
     producer = make_producer(settings)
     for event_id in ids:
@@ -248,14 +272,20 @@ def status() -> None:
     database = _database()
     try:
         depths: Any = health.queue_depths(settings)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         depths = {"error": f"broker unreachable: {type(exc).__name__}"}
     counts = health.counts(database)
-    _print({"workers": health.live_workers(database, settings), "queues": depths,
-            "comments": counts["comments"], "deliveries": counts["deliveries"],
+    _print(
+        {
+            "workers": health.live_workers(database, settings),
+            "queues": depths,
+            "comments": counts["comments"],
+            "deliveries": counts["deliveries"],
             "dead_letters": counts["deliveries"].get("dead", 0),
             "broker": settings.broker_url.split("@")[-1],
-            "database": settings.database_url.split("@")[-1]})
+            "database": settings.database_url.split("@")[-1],
+        }
+    )
 
 
 if __name__ == "__main__":

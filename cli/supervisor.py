@@ -27,25 +27,68 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 
 def api_command(host: str, port: int, web_workers: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-            "--workers", str(web_workers), "--threads", "8", "--worker-class", "gthread",
-            "--access-logfile", "-", "--graceful-timeout", "20", "service.wsgi:app"]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(web_workers),
+        "--threads",
+        "8",
+        "--worker-class",
+        "gthread",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "20",
+        "service.wsgi:app",
+    ]
 
 
 def worker_command(queues: str, concurrency: int, name: str = "civil@%h") -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "workers.tasks", "worker", "-Q", queues,
-            "-c", str(concurrency), "-n", name, "--loglevel", "INFO", "--without-gossip",
-            "--without-mingle"]
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.tasks",
+        "worker",
+        "-Q",
+        queues,
+        "-c",
+        str(concurrency),
+        "-n",
+        name,
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+    ]
 
 
 def beat_command(settings: Settings) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "workers.tasks", "beat", "--loglevel", "INFO",
-            "--schedule", str(settings.data_dir / "celerybeat-schedule")]
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.tasks",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "--schedule",
+        str(settings.data_dir / "celerybeat-schedule"),
+    ]
 
 
 def exec_worker(queues: str, concurrency: int) -> None:
-    os.execvpe(sys.executable, worker_command(queues, concurrency),  # noqa: S606
-               child_env(Settings.from_env()))
+    os.execvpe(  # noqa: S606 - replaces this process with the worker, no shell involved
+        sys.executable,
+        worker_command(queues, concurrency),
+        child_env(Settings.from_env()),
+    )
 
 
 def exec_beat(settings: Settings) -> None:
@@ -59,8 +102,7 @@ def _fresh_metrics_dir(env: dict[str, str]) -> None:
     path.mkdir(parents=True, exist_ok=True)
 
 
-def run_all(settings: Settings, *, host: str, port: int, web_workers: int,
-            concurrency: int) -> int:
+def run_all(settings: Settings, *, host: str, port: int, web_workers: int, concurrency: int) -> int:
     """Start everything, stop everything when one child exits or a signal arrives."""
     upgrade(settings)
     env = child_env(settings)
@@ -71,8 +113,12 @@ def run_all(settings: Settings, *, host: str, port: int, web_workers: int,
         "beat": beat_command(settings),
     }
     children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}  # noqa: S603
-    print(f"civil: API on http://{host}:{port} (pids "  # noqa: T201
-          + ", ".join(f"{n}={p.pid}" for n, p in children.items()) + ")", flush=True)
+    print(
+        f"civil: API on http://{host}:{port} (pids "
+        + ", ".join(f"{n}={p.pid}" for n, p in children.items())
+        + ")",
+        flush=True,
+    )
     stopping = {"signal": 0}
 
     def _stop(signum: int, _frame: object) -> None:
@@ -94,7 +140,9 @@ def run_all(settings: Settings, *, host: str, port: int, web_workers: int,
         except subprocess.TimeoutExpired:
             child.kill()
     if exited:
-        print(f"civil: {exited} exited with {children[exited].returncode}; stopped the rest",  # noqa: T201
-              file=sys.stderr)
+        print(
+            f"civil: {exited} exited with {children[exited].returncode}; stopped the rest",
+            file=sys.stderr,
+        )
         return 1
     return 0

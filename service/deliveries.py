@@ -45,5 +45,6 @@ def replay(site_id: str, event_id: str) -> tuple[Response, int]:
         require_site(session, site_id)
         view = event_view(replay_event(session, event_id, site_id))
     current_app.extensions["civil"]["producer"].send_task(
-        DELIVER_EVENT, args=(event_id,), queue=DELIVERY)
+        DELIVER_EVENT, args=(event_id,), queue=DELIVERY
+    )
     return jsonify(view), 202

@@ -14,8 +14,9 @@ from civil.errors import CivilError
 log = logging.getLogger("civil.api")
 
 
-def error_response(status: int, code: str, message: str,
-                   details: dict[str, Any] | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response:
     response = jsonify({"error": code, "message": message, "details": details or {}})
     response.status_code = status
     return response
@@ -34,8 +35,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def _limited(exc: RateLimitExceeded) -> Response:
-        response = error_response(429, "rate_limited", "too many requests for this site",
-                                  {"limit": str(exc.description)})
+        response = error_response(
+            429, "rate_limited", "too many requests for this site", {"limit": str(exc.description)}
+        )
         return response
 
     @app.errorhandler(HTTPException)

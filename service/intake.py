@@ -24,9 +24,12 @@ MAX_WAIT_S = 10.0
 
 def _json_body() -> dict[str, Any]:
     if not request.is_json:
-        raise CivilError("send the comment as application/json",
-                         {"content_type": request.content_type}, code="unsupported_media_type",
-                         status=415)
+        raise CivilError(
+            "send the comment as application/json",
+            {"content_type": request.content_type},
+            code="unsupported_media_type",
+            status=415,
+        )
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise CivilError("request body is not a JSON object", code="invalid_json", status=400)
@@ -37,12 +40,16 @@ def _parse(body: dict[str, Any]) -> CommentIn:
     try:
         data = CommentIn.model_validate(body)
     except ValidationError as exc:
-        raise InvalidInput("the comment failed validation",
-                           {"errors": validation_errors(exc)}) from exc
+        raise InvalidInput(
+            "the comment failed validation", {"errors": validation_errors(exc)}
+        ) from exc
     limit = settings().max_comment_chars
     if len(data.content) > limit:
-        raise InvalidInput(f"content is longer than {limit} characters",
-                           {"length": len(data.content), "limit": limit}, code="comment_too_long")
+        raise InvalidInput(
+            f"content is longer than {limit} characters",
+            {"length": len(data.content), "limit": limit},
+            code="comment_too_long",
+        )
     return data
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_limiter import Limiter
 
-limiter = Limiter(key_func=lambda: f"site:{(request.view_args or {}).get('site_id', '-')}",
-                  headers_enabled=True, strategy="moving-window")
+limiter = Limiter(
+    key_func=lambda: f"site:{(request.view_args or {}).get('site_id', '-')}",
+    headers_enabled=True,
+    strategy="moving-window",
+)
 
 
 def init_app(app: Flask) -> None:

@@ -34,16 +34,21 @@ def readyz() -> tuple[Response, int]:
         "database": db_state,
         "broker": broker,
         "workers": {"ok": bool(workers), "live": len(workers)},
-        "models": {"ok": health.models_loaded(workers),
-                   "toxicity": settings().toxicity_model,
-                   "workers": {w["name"]: w["models"] for w in workers}},
+        "models": {
+            "ok": health.models_loaded(workers),
+            "toxicity": settings().toxicity_model,
+            "workers": {w["name"]: w["models"] for w in workers},
+        },
     }
     ready = all(c["ok"] for c in checks.values())
     body = {"status": "ready" if ready else "not_ready", "checks": checks}
     if not ready:
         failing = sorted(name for name, c in checks.items() if not c["ok"])
-        body = {"error": "not_ready", "message": "not ready: " + ", ".join(failing),
-                "details": checks}
+        body = {
+            "error": "not_ready",
+            "message": "not ready: " + ", ".join(failing),
+            "details": checks,
+        }
     return jsonify(body), 200 if ready else 503
 
 
@@ -55,7 +60,7 @@ class DeploymentCollector(Collector):
         try:
             for queue, size in health.queue_depths(settings()).items():
                 depth.add_metric([queue], size)
-        except Exception:  # noqa: BLE001, S110 - a down broker shows as missing samples
+        except Exception:  # noqa: S110 - a down broker shows as missing samples
             pass
         yield depth
         counts = health.counts(database())
@@ -63,13 +68,17 @@ class DeploymentCollector(Collector):
         for status, n in counts["comments"].items():
             comments.add_metric([status], n)
         yield comments
-        events = GaugeMetricFamily("civil_deliveries", "Callback events by status",
-                                   labels=["status"])
+        events = GaugeMetricFamily(
+            "civil_deliveries", "Callback events by status", labels=["status"]
+        )
         for status, n in counts["deliveries"].items():
             events.add_metric([status], n)
         yield events
-        yield GaugeMetricFamily("civil_dead_letters", "Dead-lettered callback events",
-                                value=counts["deliveries"].get("dead", 0))
+        yield GaugeMetricFamily(
+            "civil_dead_letters",
+            "Dead-lettered callback events",
+            value=counts["deliveries"].get("dead", 0),
+        )
 
 
 @bp.get("/metrics")

@@ -17,9 +17,13 @@ PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "i
 
 def make_producer(settings: Settings) -> Celery:
     producer = Celery("civil-api", broker=settings.broker_url)
-    producer.conf.update(broker_transport_options=settings.broker_transport_options(),
-                         task_serializer="json", task_ignore_result=True,
-                         broker_connection_timeout=2, broker_connection_max_retries=1)
+    producer.conf.update(
+        broker_transport_options=settings.broker_transport_options(),
+        task_serializer="json",
+        task_ignore_result=True,
+        broker_connection_timeout=2,
+        broker_connection_max_retries=1,
+    )
     return producer
 
 
@@ -31,10 +35,16 @@ def enqueue_scoring(comment_id: int, revision: int) -> bool:
     """Queue a comment for scoring; False (logged) when the broker is unreachable."""
     producer: Celery = current_app.extensions["civil"]["producer"]
     try:
-        producer.send_task(SCORE_COMMENT, args=(comment_id, revision), queue=SCORING,
-                           retry=True, retry_policy=PUBLISH_RETRY)
+        producer.send_task(
+            SCORE_COMMENT,
+            args=(comment_id, revision),
+            queue=SCORING,
+            retry=True,
+            retry_policy=PUBLISH_RETRY,
+        )
         return True
-    except Exception as exc:  # noqa: BLE001 - any broker failure is recovered by the sweeper
-        log.warning("enqueue failed; the sweeper will re-queue: %s", exc,
-                    extra={"comment_id": comment_id})
+    except Exception as exc:
+        log.warning(
+            "enqueue failed; the sweeper will re-queue: %s", exc, extra={"comment_id": comment_id}
+        )
         return False

@@ -14,9 +14,13 @@ from civil.sites import Credentials, create_site
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"data_dir": data_dir, "allow_private_callbacks": True,
-                                 "toxicity_model": str(data_dir / "missing.ckpt"),
-                                 "database_url": "", "broker_url": ""}
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "allow_private_callbacks": True,
+        "toxicity_model": str(data_dir / "missing.ckpt"),
+        "database_url": "",
+        "broker_url": "",
+    }
     values.update(overrides)
     return Settings.from_env({}, **values)
 
@@ -37,5 +41,6 @@ def db(settings: Settings) -> Iterator[Database]:
 @pytest.fixture
 def site(db: Database) -> Credentials:
     with db.session() as session:
-        return create_site(session, name="Daily Planet", callback_url="http://127.0.0.1:9/hook",
-                           allow_private=True)
+        return create_site(
+            session, name="Daily Planet", callback_url="http://127.0.0.1:9/hook", allow_private=True
+        )

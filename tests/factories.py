@@ -13,11 +13,19 @@ def comment_body(**overrides: Any) -> dict[str, Any]:
     n = next(_ids)
     body: dict[str, Any] = {
         "id": f"c-{n}",
-        "article": {"id": "a-17", "url": "https://news.example/a-17",
-                    "title": "Council approves new bike lanes"},
+        "article": {
+            "id": "a-17",
+            "url": "https://news.example/a-17",
+            "title": "Council approves new bike lanes",
+        },
         "parent_id": None,
-        "author": {"id": f"u-{n}", "name": "Reader", "email": "reader@example.org",
-                   "ip": "203.0.113.7", "user_agent": "Mozilla/5.0"},
+        "author": {
+            "id": f"u-{n}",
+            "name": "Reader",
+            "email": "reader@example.org",
+            "ip": "203.0.113.7",
+            "user_agent": "Mozilla/5.0",
+        },
         "content": f"Thanks for the thorough reporting on the bike lanes, part {n}.",
         "content_type": "text/plain",
         "inline_quote": None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+
 from celery import Celery
 from kombu import Queue
 
 from civil.settings import Settings
-
 from civil.tasknames import DELIVERY, MAINTENANCE, SCORING
 
 
@@ -37,12 +37,16 @@ def make_celery(settings: Settings) -> Celery:
             "civil.dispatch_deliveries": {"queue": MAINTENANCE},
         },
         beat_schedule={
-            "sweep-pending": {"task": "civil.sweep_pending",
-                              "schedule": timedelta(seconds=settings.sweep_interval_seconds),
-                              "options": {"expires": settings.sweep_interval_seconds}},
-            "dispatch-deliveries": {"task": "civil.dispatch_deliveries",
-                                    "schedule": timedelta(seconds=settings.delivery_poll_seconds),
-                                    "options": {"expires": settings.delivery_poll_seconds * 2}},
+            "sweep-pending": {
+                "task": "civil.sweep_pending",
+                "schedule": timedelta(seconds=settings.sweep_interval_seconds),
+                "options": {"expires": settings.sweep_interval_seconds},
+            },
+            "dispatch-deliveries": {
+                "task": "civil.dispatch_deliveries",
+                "schedule": timedelta(seconds=settings.delivery_poll_seconds),
+                "options": {"expires": settings.delivery_poll_seconds * 2},
+            },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         worker_hijack_root_logger=False,

@@ -15,13 +15,16 @@ log = logging.getLogger("civil.worker")
 _stop = threading.Event()
 
 
-def beat(db: Database, name: str, queues: str | None = None, models: dict[str, Any] | None = None) -> None:
+def beat(
+    db: Database, name: str, queues: str | None = None, models: dict[str, Any] | None = None
+) -> None:
     """Upsert this worker's row with the current time."""
     with db.session() as session:
         row = session.get(WorkerHeartbeat, name)
         if row is None:
-            row = WorkerHeartbeat(hostname=name, queues=queues or "", models=models or {},
-                                  started_at=utcnow())
+            row = WorkerHeartbeat(
+                hostname=name, queues=queues or "", models=models or {}, started_at=utcnow()
+            )
             session.add(row)
         row.seen_at = utcnow()
         if queues is not None:
@@ -53,8 +56,9 @@ def _loop(db: Database, name: str, queues: str, every: int) -> None:
 def start(db: Database, name: str, queues: str, every: int) -> None:
     """Beat from a daemon thread of the worker's main process."""
     _stop.clear()
-    threading.Thread(target=_loop, args=(db, name, queues, every), daemon=True,
-                     name="civil-heartbeat").start()
+    threading.Thread(
+        target=_loop, args=(db, name, queues, every), daemon=True, name="civil-heartbeat"
+    ).start()
 
 
 def stop(db: Database, name: str) -> None:

@@ -47,11 +47,13 @@ def load_scorer(settings: Settings) -> None:
     _state["tried_at"] = time.monotonic()
     started = time.monotonic()
     try:
-        _state["scorer"] = build(settings.toxicity_model, Path(settings.model_dir),
-                                 settings.score_batch_size)
+        _state["scorer"] = build(
+            settings.toxicity_model, Path(settings.model_dir), settings.score_batch_size
+        )
         _state["error"] = None
-        log.info("toxicity model %s loaded in %.2fs", settings.toxicity_model,
-                 time.monotonic() - started)
+        log.info(
+            "toxicity model %s loaded in %.2fs", settings.toxicity_model, time.monotonic() - started
+        )
     except ScorerUnavailable as exc:
         _state["scorer"], _state["error"] = None, str(exc)
         log.error("toxicity model %s unavailable: %s", settings.toxicity_model, exc)
@@ -68,5 +70,10 @@ def scorer(settings: Settings) -> Scorer:
 
 def model_status() -> dict[str, Any]:
     loaded = _state["scorer"]
-    return {"toxicity": {"loaded": loaded is not None,
-                         "name": getattr(loaded, "name", None), "error": _state["error"]}}
+    return {
+        "toxicity": {
+            "loaded": loaded is not None,
+            "name": getattr(loaded, "name", None),
+            "error": _state["error"],
+        }
+    }

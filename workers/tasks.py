@@ -63,8 +63,11 @@ def _on_process_init(**_: Any) -> None:
 
 @worker_ready.connect
 def _on_ready(sender: Any = None, **_: Any) -> None:
-    queues = ",".join(sorted(q.name for q in sender.app.amqp.queues.consume_from.values())) \
-        if sender is not None else ""
+    queues = (
+        ",".join(sorted(q.name for q in sender.app.amqp.queues.consume_from.values()))
+        if sender is not None
+        else ""
+    )
     heartbeat.start(db(), runtime.nodename(), queues, settings.worker_heartbeat_seconds)
 
 
@@ -98,6 +101,7 @@ def _attempts(comment_id: int) -> int | None:
 def _give_up(reason: str) -> pipeline.ScorerSource:
     def source() -> Scorer:
         raise ScorerUnavailable(reason)
+
     return source
 
 
@@ -115,12 +119,16 @@ def score_comment(self: Task, comment_id: int, revision: int) -> None:
             # site's failure policy instead of being retried for ever.
             log.error("giving up scoring after %s attempts", attempts)
             source = _give_up(f"scoring failed {attempts} times")
-        batch = pipeline.claim_batch(db(), (comment_id, revision), settings.score_batch_size,
-                                     settings.task_hard_time_limit)
+        batch = pipeline.claim_batch(
+            db(), (comment_id, revision), settings.score_batch_size, settings.task_hard_time_limit
+        )
         decided = pipeline.score_comments(db(), batch, source)
         for item in decided:
-            log.info("decided %s", item.action, extra={"comment_id": item.comment_id,
-                                                      "reasons": list(item.reasons)})
+            log.info(
+                "decided %s",
+                item.action,
+                extra={"comment_id": item.comment_id, "reasons": list(item.reasons)},
+            )
         _enqueue_deliveries(decided)
     TASK_SECONDS.labels("score_comment").observe(time.monotonic() - started)
 
@@ -133,8 +141,11 @@ def deliver_event(self: Task, event_id: str) -> None:
         outcome = callbacks.deliver_event(db(), settings, event_id)
         if outcome.result != "skipped":
             DELIVERIES.labels(outcome.result).inc()
-            log.info("delivery %s", outcome.result,
-                     extra={"status_code": outcome.status_code, "error": outcome.error})
+            log.info(
+                "delivery %s",
+                outcome.result,
+                extra={"status_code": outcome.status_code, "error": outcome.error},
+            )
     TASK_SECONDS.labels("deliver_event").observe(time.monotonic() - started)
 
 

@@ -13,8 +13,12 @@ settings: Settings = config.attributes.get("settings") or Settings.from_env()
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=settings.database_url, target_metadata=Base.metadata,
-                      literal_binds=True, render_as_batch=True)
+    context.configure(
+        url=settings.database_url,
+        target_metadata=Base.metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -23,8 +27,9 @@ def run_migrations_online() -> None:
     engine = make_engine(settings)
     with engine.connect() as connection:
         # render_as_batch lets later ALTERs work on SQLite too.
-        context.configure(connection=connection, target_metadata=Base.metadata,
-                          render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=Base.metadata, render_as_batch=True
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -87,13 +87,38 @@ class Stack:
         env["HF_HUB_OFFLINE"] = "1"
         return env
 
-    def start_worker(self, name: str = "w1", queues: str = "scoring,delivery,maintenance",
-                     concurrency: int = 1, wait: bool = True) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self,
+        name: str = "w1",
+        queues: str = "scoring,delivery,maintenance",
+        concurrency: int = 1,
+        wait: bool = True,
+    ) -> subprocess.Popen[bytes]:
         log = self._log(name)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.tasks", "worker", "-Q", queues,
-             "-c", str(concurrency), "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
-             "--loglevel", "INFO"], env=self.env(), cwd=ROOT, stdout=log, stderr=log)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.tasks",
+                "worker",
+                "-Q",
+                queues,
+                "-c",
+                str(concurrency),
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            env=self.env(),
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+        )
         self.procs.append(proc)
         if wait:
             self.wait_worker(name)
@@ -102,9 +127,23 @@ class Stack:
     def start_beat(self) -> subprocess.Popen[bytes]:
         log = self._log("beat")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.tasks", "beat", "--loglevel", "INFO",
-             "--schedule", str(self.tmp / "beat-schedule")],
-            env=self.env(), cwd=ROOT, stdout=log, stderr=log)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.tasks",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.tmp / "beat-schedule"),
+            ],
+            env=self.env(),
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+        )
         self.procs.append(proc)
         return proc
 
@@ -113,7 +152,9 @@ class Stack:
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            live = [w for w in live_workers(self.db, self.settings) if w["name"].startswith(name + "@")]
+            live = [
+                w for w in live_workers(self.db, self.settings) if w["name"].startswith(name + "@")
+            ]
             if live and live[0]["models"]:
                 return
             time.sleep(0.2)
@@ -124,21 +165,32 @@ class Stack:
 
     def site(self, receiver: Receiver | None = None, **policy: Any) -> Credentials:
         with self.db.session() as session:
-            creds = create_site(session, name="Site", allow_private=True, policy=policy or None,
-                                callback_url=receiver.url if receiver else None)
+            creds = create_site(
+                session,
+                name="Site",
+                allow_private=True,
+                policy=policy or None,
+                callback_url=receiver.url if receiver else None,
+            )
         if receiver is not None:
             receiver.secret = creds.signing_secret
         return creds
 
     def post(self, creds: Credentials, body: dict[str, Any], wait: float | None = None) -> Any:
         url = f"/v1/sites/{creds.site_id}/comments" + (f"?wait={wait}" if wait else "")
-        return self.client.post(url, json=body, headers={"Authorization": f"Bearer {creds.api_key}"})
+        return self.client.post(
+            url, json=body, headers={"Authorization": f"Bearer {creds.api_key}"}
+        )
 
     def get(self, creds: Credentials, comment_id: str) -> Any:
-        return self.client.get(f"/v1/sites/{creds.site_id}/comments/{comment_id}",
-                               headers={"Authorization": f"Bearer {creds.api_key}"})
+        return self.client.get(
+            f"/v1/sites/{creds.site_id}/comments/{comment_id}",
+            headers={"Authorization": f"Bearer {creds.api_key}"},
+        )
 
-    def wait_decided(self, creds: Credentials, comment_id: str, timeout: float = 60) -> dict[str, Any]:
+    def wait_decided(
+        self, creds: Credentials, comment_id: str, timeout: float = 60
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             view = self.get(creds, comment_id).json
@@ -163,10 +215,18 @@ class Stack:
         self.app.extensions["civil"]["db"].engine.dispose()
 
 
-FAST = {"allow_private_callbacks": True, "delivery_poll_seconds": 1, "sweep_interval_seconds": 1,
-        "sweep_after_seconds": 3, "delivery_backoff_base_seconds": 0.5,
-        "delivery_backoff_max_seconds": 2.0, "worker_heartbeat_seconds": 1,
-        "worker_stale_seconds": 15, "task_soft_time_limit": 20, "task_hard_time_limit": 30}
+FAST = {
+    "allow_private_callbacks": True,
+    "delivery_poll_seconds": 1,
+    "sweep_interval_seconds": 1,
+    "sweep_after_seconds": 3,
+    "delivery_backoff_base_seconds": 0.5,
+    "delivery_backoff_max_seconds": 2.0,
+    "worker_heartbeat_seconds": 1,
+    "worker_stale_seconds": 15,
+    "task_soft_time_limit": 20,
+    "task_hard_time_limit": 30,
+}
 
 
 @pytest.fixture
@@ -174,8 +234,12 @@ def make_stack(tmp_path: Path, tiny_checkpoint: Path) -> Iterator[Any]:
     stacks: list[Stack] = []
 
     def build(**overrides: Any) -> Stack:
-        values = {"data_dir": tmp_path / "var", "toxicity_model": str(tiny_checkpoint), **FAST,
-                  **overrides}
+        values = {
+            "data_dir": tmp_path / "var",
+            "toxicity_model": str(tiny_checkpoint),
+            **FAST,
+            **overrides,
+        }
         stack = Stack(Settings.from_env({}, **values), tmp_path)
         stacks.append(stack)
         return stack

@@ -26,8 +26,9 @@ def free_port() -> int:
 
 
 def civil(env, *args) -> dict:
-    out = subprocess.run([CIVIL, *args], env=env, capture_output=True, text=True, timeout=60,
-                         check=True)
+    out = subprocess.run(
+        [CIVIL, *args], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
     return json.loads(out.stdout)
 
 
@@ -48,25 +49,38 @@ def wait_http(url: str, status: int, timeout: float = 90.0) -> requests.Response
 def test_civil_run_embedded_end_to_end(tmp_path, tiny_checkpoint):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIL_")}
-    env.update({"CIVIL_DATA_DIR": str(tmp_path / "var"), "CIVIL_TOXICITY_MODEL": str(tiny_checkpoint),
-                "CIVIL_ALLOW_PRIVATE_CALLBACKS": "1", "CIVIL_DELIVERY_POLL_SECONDS": "1"})
+    env.update(
+        {
+            "CIVIL_DATA_DIR": str(tmp_path / "var"),
+            "CIVIL_TOXICITY_MODEL": str(tiny_checkpoint),
+            "CIVIL_ALLOW_PRIVATE_CALLBACKS": "1",
+            "CIVIL_DELIVERY_POLL_SECONDS": "1",
+        }
+    )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([CIVIL, "run", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [CIVIL, "run", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     receiver = Receiver().start()
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(base + "/healthz", 200)
         ready = wait_http(base + "/readyz", 200).json()
         assert ready["checks"]["workers"]["live"] == 1
-        site = civil(env, "sites", "create", "--name", "Daily Planet", "--callback-url", receiver.url)
+        site = civil(
+            env, "sites", "create", "--name", "Daily Planet", "--callback-url", receiver.url
+        )
         assert set(site) == {"site_id", "api_key", "signing_secret"}
         assert site["signing_secret"].startswith("whsec_")
         receiver.secret = site["signing_secret"]
         body = comment_body()
-        r = requests.post(f"{base}/v1/sites/{site['site_id']}/comments?wait=10", json=body,
-                          headers={"Authorization": f"Bearer {site['api_key']}"}, timeout=15)
+        r = requests.post(
+            f"{base}/v1/sites/{site['site_id']}/comments?wait=10",
+            json=body,
+            headers={"Authorization": f"Bearer {site['api_key']}"},
+            timeout=15,
+        )
         assert r.status_code == 200, r.text
         assert r.headers["Server"].startswith("gunicorn")
         decision = r.json()["decision"]

@@ -41,8 +41,9 @@ def decided_events(stack, external_id):
         return comment, events
 
 
-def test_sigkill_of_the_process_running_the_task_loses_nothing(make_stack, pg_url, redis_url,
-                                                                receiver, markers):
+def test_sigkill_of_the_process_running_the_task_loses_nothing(
+    make_stack, pg_url, redis_url, receiver, markers
+):
     stack = make_stack(database_url=pg_url, broker_url=redis_url, toxicity_model=SLOW)
     stack.start_worker(concurrency=1)
     site = stack.site(receiver)
@@ -59,11 +60,18 @@ def test_sigkill_of_the_process_running_the_task_loses_nothing(make_stack, pg_ur
     assert {r.webhook_id for r in got} == {events[0].id} and all(r.verified for r in got)
 
 
-def test_sigkill_of_the_whole_worker_is_recovered_by_another(make_stack, pg_url, redis_url,
-                                                              receiver, markers):
-    stack = make_stack(database_url=pg_url, broker_url=redis_url, toxicity_model=SLOW,
-                       task_soft_time_limit=8, task_hard_time_limit=10, visibility_timeout=20,
-                       sweep_after_seconds=12)
+def test_sigkill_of_the_whole_worker_is_recovered_by_another(
+    make_stack, pg_url, redis_url, receiver, markers
+):
+    stack = make_stack(
+        database_url=pg_url,
+        broker_url=redis_url,
+        toxicity_model=SLOW,
+        task_soft_time_limit=8,
+        task_hard_time_limit=10,
+        visibility_timeout=20,
+        sweep_after_seconds=12,
+    )
     first = stack.start_worker("w1", concurrency=1)
     stack.start_beat()
     site = stack.site(receiver)
@@ -83,8 +91,12 @@ def test_sigkill_of_the_whole_worker_is_recovered_by_another(make_stack, pg_url,
 
 
 def test_poison_comment_is_stopped_after_max_attempts(make_stack, pg_url, redis_url, receiver):
-    stack = make_stack(database_url=pg_url, broker_url=redis_url, task_max_attempts=3,
-                       toxicity_model="python:tests.support.scorers:CrashingScorer")
+    stack = make_stack(
+        database_url=pg_url,
+        broker_url=redis_url,
+        task_max_attempts=3,
+        toxicity_model="python:tests.support.scorers:CrashingScorer",
+    )
     stack.start_worker(concurrency=1)
     site = stack.site(receiver, on_scorer_failure="hold")
     body = comment_body()
@@ -108,8 +120,11 @@ def test_broker_outage_comment_is_kept_and_swept_later(make_stack, pg_url, redis
     # An API whose broker is down (nothing listens on port 1): intake still stores and answers.
     down_app = create_app(replace(stack.settings, broker_url="redis://127.0.0.1:1/0"))
     body = comment_body()
-    r = down_app.test_client().post(f"/v1/sites/{site.site_id}/comments", json=body,
-                                    headers={"Authorization": f"Bearer {site.api_key}"})
+    r = down_app.test_client().post(
+        f"/v1/sites/{site.site_id}/comments",
+        json=body,
+        headers={"Authorization": f"Bearer {site.api_key}"},
+    )
     down_app.extensions["civil"]["db"].engine.dispose()
     assert r.status_code == 202 and r.json["status"] == "pending"
     stack.start_worker()
@@ -135,8 +150,10 @@ def test_failed_callbacks_are_retried_then_delivered(pg_redis_stack, receiver):
     with stack.db.session() as s:
         [event] = s.scalars(select(Event)).all()
         assert event.status == "delivered" and event.attempts == 3
-    r = stack.client.get(f"/v1/sites/{site.site_id}/deliveries/{event.id}",
-                         headers={"Authorization": f"Bearer {site.api_key}"})
+    r = stack.client.get(
+        f"/v1/sites/{site.site_id}/deliveries/{event.id}",
+        headers={"Authorization": f"Bearer {site.api_key}"},
+    )
     assert [a["status_code"] for a in r.json["log"]] == [500, 503, 204]
 
 
@@ -151,16 +168,22 @@ def test_dead_letter_is_visible_and_replayable(make_stack, pg_url, redis_url, re
     deadline = time.monotonic() + 60
     dead = []
     while time.monotonic() < deadline and not dead:
-        dead = stack.client.get(f"/v1/sites/{site.site_id}/deliveries?status=dead",
-                                headers=auth).json["deliveries"]
+        dead = stack.client.get(
+            f"/v1/sites/{site.site_id}/deliveries?status=dead", headers=auth
+        ).json["deliveries"]
         time.sleep(0.3)
     assert dead and dead[0]["last_error"] == "HTTP 500" and dead[0]["attempts"] >= 2
     receiver.script.clear()
-    replay = stack.client.post(f"/v1/sites/{site.site_id}/deliveries/{dead[0]['id']}/replay",
-                               headers=auth)
+    replay = stack.client.post(
+        f"/v1/sites/{site.site_id}/deliveries/{dead[0]['id']}/replay", headers=auth
+    )
     assert replay.status_code == 202
-    receiver.wait_for(lambda rs: rs and rs[-1].body["type"] == "comment.decided"
-                      and len(rs) > dead[0]["attempts"], timeout=30)
+    receiver.wait_for(
+        lambda rs: (
+            rs and rs[-1].body["type"] == "comment.decided" and len(rs) > dead[0]["attempts"]
+        ),
+        timeout=30,
+    )
     time.sleep(0.5)
     with stack.db.session() as s:
         assert s.get(Event, dead[0]["id"]).status == "delivered"

@@ -9,8 +9,10 @@ from civil.scoring import TOXICITY_LABELS
 from tests.factories import comment_body
 
 # The test checkpoint has random weights: policies that must approve ignore its scores.
-LENIENT = {"thresholds": dict.fromkeys(TOXICITY_LABELS, 1.0),
-           "hold_thresholds": dict.fromkeys(TOXICITY_LABELS, 1.0)}
+LENIENT = {
+    "thresholds": dict.fromkeys(TOXICITY_LABELS, 1.0),
+    "hold_thresholds": dict.fromkeys(TOXICITY_LABELS, 1.0),
+}
 
 
 def test_comment_is_decided_and_callback_signed(pg_redis_stack, receiver):
@@ -47,7 +49,7 @@ def test_banned_word_rejects_and_edit_is_rescored(pg_redis_stack, receiver):
     edited = stack.post(site, {**body, "content": "I disagree with the author."}, wait=10).json
     assert edited["revision"] == 2 and edited["status"] == "approved"
     receiver.wait_for(lambda rs: len(rs) >= 2)
-    assert [r.body["data"]["status"] for r in receiver.received][0] == "rejected"
+    assert receiver.received[0].body["data"]["status"] == "rejected"
     assert len({r.webhook_id for r in receiver.received}) == 2
 
 
@@ -66,10 +68,14 @@ def test_reply_approved_event_names_the_parent_author(pg_redis_stack, receiver):
     assert event.body["data"]["comment_id"] == reply["id"]
 
 
-def test_missing_model_follows_the_failure_policy_without_crashing(make_stack, pg_url, redis_url,
-                                                                   receiver, tmp_path):
-    stack = make_stack(database_url=pg_url, broker_url=redis_url,
-                       toxicity_model=str(tmp_path / "no-such-model.ckpt"))
+def test_missing_model_follows_the_failure_policy_without_crashing(
+    make_stack, pg_url, redis_url, receiver, tmp_path
+):
+    stack = make_stack(
+        database_url=pg_url,
+        broker_url=redis_url,
+        toxicity_model=str(tmp_path / "no-such-model.ckpt"),
+    )
     stack.start_worker()
     site = stack.site(receiver, on_scorer_failure="reject")
     view = stack.post(site, comment_body(), wait=10).json

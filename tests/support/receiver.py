@@ -40,7 +40,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
@@ -49,8 +49,9 @@ class Receiver:
                 except WebhookVerificationError:
                     verified = False
                 status, extra = receiver.script.popleft() if receiver.script else (204, {})
-                receiver.received.append(Received(headers.get("webhook-id", ""),
-                                                  json.loads(raw), verified, headers))
+                receiver.received.append(
+                    Received(headers.get("webhook-id", ""), json.loads(raw), verified, headers)
+                )
                 self.send_response(status)
                 for key, value in extra.items():
                     self.send_header(key, value)

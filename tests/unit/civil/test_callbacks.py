@@ -66,8 +66,14 @@ def test_delivery_is_signed_and_logged(db, settings, site, receiver):
     [got] = receiver.received
     assert got.verified and got.webhook_id == event_id
     assert got.body["type"] == "comment.decided"
-    assert set(got.body["data"]) >= {"site_id", "comment_id", "status", "decision", "article_id",
-                                     "parent_id"}
+    assert set(got.body["data"]) >= {
+        "site_id",
+        "comment_id",
+        "status",
+        "decision",
+        "article_id",
+        "parent_id",
+    }
     with db.session() as s:
         assert s.get(Event, event_id).status == "delivered"
         assert s.query(DeliveryAttempt).filter_by(event_id=event_id).count() == 1

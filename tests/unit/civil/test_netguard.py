@@ -4,11 +4,19 @@ from civil.errors import CallbackRefused
 from civil.netguard import check_callback_url
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/hook", "http://localhost:8080/x", "http://10.1.2.3/", "http://192.168.0.1/",
-    "http://169.254.169.254/latest/meta-data", "http://[::1]/", "http://0.0.0.0/",
-    "http://[::ffff:127.0.0.1]/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://localhost:8080/x",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/",
+        "http://0.0.0.0/",
+        "http://[::ffff:127.0.0.1]/",
+    ],
+)
 def test_internal_addresses_are_refused(url):
     with pytest.raises(CallbackRefused) as info:
         check_callback_url(url, allow_private=False)

@@ -51,16 +51,28 @@ def test_most_severe_action_wins_and_all_reasons_are_kept():
 def test_scorer_failure_follows_site_policy():
     for action in ("approve", "hold", "reject"):
         policy = Policy.from_dict({"on_scorer_failure": action})
-        d = decide(policy, toxicity=None, spam=0.0, rule_hits=[], model="unavailable",
-                   scorer_error="model missing")
+        d = decide(
+            policy,
+            toxicity=None,
+            spam=0.0,
+            rule_hits=[],
+            model="unavailable",
+            scorer_error="model missing",
+        )
         assert d.action == action
         assert d.reasons[0].code == "scorer_unavailable"
 
 
 def test_banned_word_rejects_even_when_failure_policy_approves():
     policy = Policy.from_dict({"on_scorer_failure": "approve"})
-    d = decide(policy, toxicity=None, spam=0.0, rule_hits=[Reason("banned_word", "b", "reject")],
-               model="x", scorer_error="boom")
+    d = decide(
+        policy,
+        toxicity=None,
+        spam=0.0,
+        rule_hits=[Reason("banned_word", "b", "reject")],
+        model="x",
+        scorer_error="boom",
+    )
     assert d.action == "reject"
 
 

@@ -3,8 +3,12 @@ from civil.rules import RuleFacts, count_links, evaluate_rules, heuristic_spam_s
 
 
 def codes(policy: Policy, content: str, *, honeypot=None, facts=RuleFacts(), ctype="text/plain"):
-    return [h.code for h in evaluate_rules(policy, content=content, content_type=ctype,
-                                           honeypot=honeypot, facts=facts)]
+    return [
+        h.code
+        for h in evaluate_rules(
+            policy, content=content, content_type=ctype, honeypot=honeypot, facts=facts
+        )
+    ]
 
 
 def test_banned_and_suspect_words_match_whole_words_case_and_width_insensitively():
@@ -19,15 +23,17 @@ def test_banned_and_suspect_words_match_whole_words_case_and_width_insensitively
 def test_links_over_the_limit_hold():
     policy = Policy.from_dict({"max_links": 2})
     body = "see http://a.example http://b.example www.c.example"
-    hits = evaluate_rules(policy, content=body, content_type="text/plain", honeypot=None,
-                          facts=RuleFacts())
+    hits = evaluate_rules(
+        policy, content=body, content_type="text/plain", honeypot=None, facts=RuleFacts()
+    )
     assert [h.code for h in hits] == ["spam_links"] and hits[0].action == "hold"
     assert count_links('<a href="http://x.example">x</a>') == 2
 
 
 def test_honeypot_rejects():
-    hits = evaluate_rules(Policy(), content="hi", content_type="text/plain", honeypot="x",
-                          facts=RuleFacts())
+    hits = evaluate_rules(
+        Policy(), content="hi", content_type="text/plain", honeypot="x", facts=RuleFacts()
+    )
     assert [(h.code, h.action) for h in hits] == [("spam_honeypot", "reject")]
 
 

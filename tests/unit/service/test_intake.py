@@ -30,7 +30,10 @@ def test_submit_stores_then_queues_and_answers_202(client, site, auth, db, setti
     with db.session() as s:
         c = s.scalar(select(Comment).where(Comment.external_id == body["id"]))
         assert c.parent_external_id == "c-parent" and c.inline_quote == "the council voted 5-2"
-        assert c.article.title == body["article"]["title"] and c.author.external_id == body["author"]["id"]
+        assert (
+            c.article.title == body["article"]["title"]
+            and c.author.external_id == body["author"]["id"]
+        )
         assert c.ip == "203.0.113.7"
         comment_id = c.id
     assert queued_ids(settings) == [[comment_id, 1]]
@@ -44,7 +47,9 @@ def test_replay_is_a_noop_and_edit_is_rescored(client, site, auth, db, settings)
     assert len(queued(settings)) == 1  # the replay queued nothing
     edited = post(client, site, {**body, "content": "Edited: thanks again."}, auth)
     assert edited.status_code == 202 and edited.json["revision"] == 2
-    assert [m[1] for m in queued_ids(settings)] == [1, 2] or [m[1] for m in queued_ids(settings)] == [2, 1]
+    assert [m[1] for m in queued_ids(settings)] == [1, 2] or [
+        m[1] for m in queued_ids(settings)
+    ] == [2, 1]
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Comment)) == 1
         assert s.scalar(select(Comment.content)) == "Edited: thanks again."
@@ -63,7 +68,9 @@ def test_replay_of_decided_comment_answers_its_state_with_200(client, site, auth
 
 
 def test_wait_returns_202_when_not_decided_in_time(client, site, auth):
-    r = client.post(f"/v1/sites/{site.site_id}/comments?wait=0.3", json=comment_body(), headers=auth)
+    r = client.post(
+        f"/v1/sites/{site.site_id}/comments?wait=0.3", json=comment_body(), headers=auth
+    )
     assert r.status_code == 202 and r.json["status"] == "pending"
 
 
@@ -76,28 +83,41 @@ def assert_error(r, status, code):
 def test_auth_errors(client, site, db, auth):
     url = f"/v1/sites/{site.site_id}/comments"
     assert_error(client.post(url, json=comment_body()), 401, "unauthorized")
-    assert_error(client.post(url, json=comment_body(), headers={"Authorization": "Bearer nope"}),
-                 401, "unauthorized")
+    assert_error(
+        client.post(url, json=comment_body(), headers={"Authorization": "Bearer nope"}),
+        401,
+        "unauthorized",
+    )
     with db.session() as s:
         other = create_site(s, name="Other", callback_url=None)
     # Another site's key on this site's path, and this key on another site's comment.
-    assert_error(client.post(url, json=comment_body(),
-                             headers={"Authorization": f"Bearer {other.api_key}"}), 403, "forbidden")
+    assert_error(
+        client.post(url, json=comment_body(), headers={"Authorization": f"Bearer {other.api_key}"}),
+        403,
+        "forbidden",
+    )
     body = comment_body()
     post(client, site, body, auth)
-    r = client.get(f"/v1/sites/{site.site_id}/comments/{body['id']}",
-                   headers={"Authorization": f"Bearer {other.api_key}"})
+    r = client.get(
+        f"/v1/sites/{site.site_id}/comments/{body['id']}",
+        headers={"Authorization": f"Bearer {other.api_key}"},
+    )
     assert_error(r, 403, "forbidden")
-    r = client.get(f"/v1/sites/{other.site_id}/comments/{body['id']}",
-                   headers={"Authorization": f"Bearer {other.api_key}"})
+    r = client.get(
+        f"/v1/sites/{other.site_id}/comments/{body['id']}",
+        headers={"Authorization": f"Bearer {other.api_key}"},
+    )
     assert_error(r, 404, "not_found")
 
 
 def test_bad_input_is_refused_and_nothing_is_stored(client, site, auth, db, settings):
     url = f"/v1/sites/{site.site_id}/comments"
     assert_error(client.post(url, data="id=1", headers=auth), 415, "unsupported_media_type")
-    assert_error(client.post(url, data="{nope", headers=auth, content_type="application/json"),
-                 400, "invalid_json")
+    assert_error(
+        client.post(url, data="{nope", headers=auth, content_type="application/json"),
+        400,
+        "invalid_json",
+    )
     assert_error(client.post(url, json=[1, 2], headers=auth), 400, "invalid_json")
     r = client.post(url, json=comment_body(content="   "), headers=auth)
     assert_error(r, 422, "validation_failed")
@@ -105,18 +125,38 @@ def test_bad_input_is_refused_and_nothing_is_stored(client, site, auth, db, sett
     missing = comment_body()
     del missing["article"]
     assert_error(client.post(url, json=missing, headers=auth), 422, "validation_failed")
-    assert_error(client.post(url, json=comment_body(content_type="text/rtf"), headers=auth),
-                 422, "validation_failed")
-    assert_error(client.post(url, json=comment_body(author={"id": "u", "ip": "999.1.1.1"}),
-                             headers=auth), 422, "validation_failed")
-    assert_error(client.post(url, json=comment_body(created_at="yesterday"), headers=auth),
-                 422, "validation_failed")
-    assert_error(client.post(url, json=comment_body(content="x" * (settings.max_comment_chars + 1)),
-                             headers=auth), 422, "comment_too_long")
-    assert_error(client.post(url, json=comment_body(content="x" * (settings.max_body_bytes + 10)),
-                             headers=auth), 413, "request_entity_too_large")
-    assert_error(client.post(url + "?wait=11", json=comment_body(), headers=auth),
-                 422, "validation_failed")
+    assert_error(
+        client.post(url, json=comment_body(content_type="text/rtf"), headers=auth),
+        422,
+        "validation_failed",
+    )
+    assert_error(
+        client.post(url, json=comment_body(author={"id": "u", "ip": "999.1.1.1"}), headers=auth),
+        422,
+        "validation_failed",
+    )
+    assert_error(
+        client.post(url, json=comment_body(created_at="yesterday"), headers=auth),
+        422,
+        "validation_failed",
+    )
+    assert_error(
+        client.post(
+            url, json=comment_body(content="x" * (settings.max_comment_chars + 1)), headers=auth
+        ),
+        422,
+        "comment_too_long",
+    )
+    assert_error(
+        client.post(
+            url, json=comment_body(content="x" * (settings.max_body_bytes + 10)), headers=auth
+        ),
+        413,
+        "request_entity_too_large",
+    )
+    assert_error(
+        client.post(url + "?wait=11", json=comment_body(), headers=auth), 422, "validation_failed"
+    )
     with db.session() as s:
         for table in (Comment, Article, Author):
             assert s.scalar(select(func.count()).select_from(table)) == 0

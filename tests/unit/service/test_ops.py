@@ -34,5 +34,15 @@ def test_openapi_documents_the_contract_paths(client):
     assert "/v1/sites/{site_id}/comments" in spec["paths"]
     assert "/v1/sites/{site_id}/comments/{comment_id}" in spec["paths"]
     props = spec["components"]["schemas"]["CommentIn"]["properties"]
-    assert {"id", "article", "parent_id", "author", "content", "content_type", "inline_quote",
-            "created_at", "honeypot", "language"} <= set(props)
+    assert {
+        "id",
+        "article",
+        "parent_id",
+        "author",
+        "content",
+        "content_type",
+        "inline_quote",
+        "created_at",
+        "honeypot",
+        "language",
+    } <= set(props)
