@@ -46,6 +46,7 @@ class Settings:
     worker_heartbeat_seconds: int = 10
     worker_stale_seconds: int = 60
     port: int = 8000
+    worker_metrics_port: int = 0
     admin_token: str = ""
     log_level: str = "INFO"
     extra: dict[str, Any] = field(default_factory=dict)

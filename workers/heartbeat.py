@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from civil.db import Database
 from civil.models import WorkerHeartbeat, utcnow
@@ -19,6 +19,18 @@ def beat(
     db: Database, name: str, queues: str | None = None, models: dict[str, Any] | None = None
 ) -> None:
     """Upsert this worker's row with the current time."""
+    for attempt in range(3):
+        try:
+            _upsert(db, name, queues, models)
+            return
+        except IntegrityError:
+            # The main process and a pool child can both create the row at start-up;
+            # the loser finds it on the next try and updates it.
+            if attempt == 2:
+                raise
+
+
+def _upsert(db: Database, name: str, queues: str | None, models: dict[str, Any] | None) -> None:
     with db.session() as session:
         row = session.get(WorkerHeartbeat, name)
         if row is None:

@@ -68,6 +68,18 @@ def scorer(settings: Settings) -> Scorer:
     return _state["scorer"]
 
 
+def serve_metrics(port: int) -> None:
+    """Expose this worker's metrics (all its pool processes) when workers run on other hosts."""
+    from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    start_http_server(port, registry=registry)
+
+
 def model_status() -> dict[str, Any]:
     loaded = _state["scorer"]
     return {

@@ -69,6 +69,8 @@ def _on_ready(sender: Any = None, **_: Any) -> None:
         else ""
     )
     heartbeat.start(db(), runtime.nodename(), queues, settings.worker_heartbeat_seconds)
+    if settings.worker_metrics_port:
+        runtime.serve_metrics(settings.worker_metrics_port)
 
 
 @worker_shutdown.connect
