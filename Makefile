@@ -37,8 +37,9 @@ lint: install ## ruff + mypy on the domain package
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: install ## Start a service, post comments at a rate, print latency and throughput
-	$(BIN)/python bench/intake_bench.py
+BENCH_ARGS ?= -n 300 --rate 30 --model tiny
+bench: install ## Start a service, post comments at a rate, print latency and throughput (BENCH_ARGS=...)
+	$(BIN)/python bench/intake_bench.py $(BENCH_ARGS)
 
 clean: ## Remove ./var (embedded database, broker, metrics)
 	rm -rf var

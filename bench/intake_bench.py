@@ -75,13 +75,17 @@ def start_service(args: argparse.Namespace, data_dir: Path) -> tuple[subprocess.
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if requests.get(base + "/readyz", timeout=2).status_code in (200, 503):
+            if requests.get(base + "/readyz", timeout=10).status_code == 200:
                 break
-        except requests.ConnectionError:
-            time.sleep(0.5)
-    time.sleep(3)  # let the worker come up
-    out = subprocess.run([CIVIL, "sites", "create", "--name", "bench"], env=env,  # noqa: S603
-                         capture_output=True, text=True, check=True)
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    try:
+        out = subprocess.run([CIVIL, "sites", "create", "--name", "bench"], env=env,  # noqa: S603
+                             capture_output=True, text=True, check=True)
+    except subprocess.CalledProcessError:
+        proc.terminate()
+        raise
     return proc, base, json.loads(out.stdout)
 
 

@@ -45,6 +45,8 @@ class Decided:
 
 
 ScorerSource = Callable[[], Scorer]
+# A comment waiting this long is backlog: a running task may take it into its batch.
+BACKLOG_AFTER_S = 0.25
 
 
 def claim_batch(
@@ -66,7 +68,7 @@ def claim_batch(
                     .where(
                         Comment.status == "pending",
                         Comment.id != first[0],
-                        Comment.enqueued_at <= now - timedelta(seconds=1),
+                        Comment.enqueued_at <= now - timedelta(seconds=BACKLOG_AFTER_S),
                         or_(Comment.claimed_until.is_(None), Comment.claimed_until < now),
                     )
                     .order_by(Comment.enqueued_at)
