@@ -3,7 +3,7 @@
 Against a running service:
     python bench/intake_bench.py --url http://127.0.0.1:8000 --site-id S --api-key K
 Or let it start `civil run` itself in a temporary data dir (what `make bench` does):
-    python bench/intake_bench.py -n 500 --rate 50 [--model tiny] [--database-url ...] [--broker-url ...]
+    python bench/intake_bench.py -n 500 --rate 50 [--model tiny] [--database-url U] [--broker-url U]
 
 Open loop: request i is sent at start + i/rate whatever the earlier ones are doing, so a slow
 service shows up as latency rather than as a lower offered rate.
@@ -68,9 +68,12 @@ def start_service(args: argparse.Namespace, data_dir: Path) -> tuple[subprocess.
         env["CIVIL_TOXICITY_MODEL"] = args.model
     port = free_port()
     log = open(data_dir / "service.log", "wb")  # noqa: SIM115 - lives as long as the service
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [CIVIL, "run", "--port", str(port), "--concurrency", str(args.concurrency)],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -81,8 +84,13 @@ def start_service(args: argparse.Namespace, data_dir: Path) -> tuple[subprocess.
             pass
         time.sleep(0.5)
     try:
-        out = subprocess.run([CIVIL, "sites", "create", "--name", "bench"], env=env,  # noqa: S603
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [CIVIL, "sites", "create", "--name", "bench"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     except subprocess.CalledProcessError:
         proc.terminate()
         raise
@@ -99,14 +107,21 @@ def post_all(base: str, site: dict, n: int, rate: float, run_id: str) -> list[di
         delay = start + i / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        body = {"id": f"{run_id}-{i}", "article": {"id": f"a-{i % 20}", "title": "Bench"},
-                "author": {"id": f"u-{i % 97}", "ip": f"198.51.100.{i % 250}"},
-                "content": f"{TEXTS[i % len(TEXTS)]} (#{i})"}
+        body = {
+            "id": f"{run_id}-{i}",
+            "article": {"id": f"a-{i % 20}", "title": "Bench"},
+            "author": {"id": f"u-{i % 97}", "ip": f"198.51.100.{i % 250}"},
+            "content": f"{TEXTS[i % len(TEXTS)]} (#{i})",
+        }
         sent_wall = datetime.now().astimezone()
         t0 = time.perf_counter()
         r = session.post(url, json=body, headers=headers, timeout=30)
-        return {"id": body["id"], "status": r.status_code, "intake_s": time.perf_counter() - t0,
-                "sent": sent_wall}
+        return {
+            "id": body["id"],
+            "status": r.status_code,
+            "intake_s": time.perf_counter() - t0,
+            "sent": sent_wall,
+        }
 
     with ThreadPoolExecutor(max_workers=32) as pool:
         return list(pool.map(send, range(n)))
@@ -120,8 +135,9 @@ def collect(base: str, site: dict, results: list[dict], timeout: float) -> list[
     while waiting and time.monotonic() < deadline:
         still = []
         for r in waiting:
-            view = requests.get(f"{base}/v1/sites/{site['site_id']}/comments/{r['id']}",
-                                headers=headers, timeout=10).json()
+            view = requests.get(
+                f"{base}/v1/sites/{site['site_id']}/comments/{r['id']}", headers=headers, timeout=10
+            ).json()
             if view["status"] == "pending":
                 still.append(r)
                 continue
@@ -140,8 +156,11 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--site-id")
     parser.add_argument("--api-key")
-    parser.add_argument("--model", help="CIVIL_TOXICITY_MODEL for the started service ('tiny' "
-                        "builds the tests' random-weight Detoxify checkpoint)")
+    parser.add_argument(
+        "--model",
+        help="CIVIL_TOXICITY_MODEL for the started service ('tiny' "
+        "builds the tests' random-weight Detoxify checkpoint)",
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--broker-url")
     parser.add_argument("--concurrency", type=int, default=2)
@@ -163,16 +182,30 @@ def main() -> None:
         intake = [r["intake_s"] * 1000 for r in results]
         codes = statistics.multimode([r["status"] for r in results])
         model = requests.get(base + "/readyz", timeout=5).json()
-        print(json.dumps({
-            "comments": args.n, "offered_rate": args.rate, "accepted": sum(
-                r["status"] in (200, 202) for r in results), "status_codes": codes,
-            "decided": len(decisions),
-            "intake_ms": {"p50": round(pct(intake, 50), 1), "p99": round(pct(intake, 99), 1)},
-            "decision_s": {"p50": round(pct(decisions, 50), 3),
-                           "p95": round(pct(decisions, 95), 3)},
-            "throughput_per_s": round(len(decisions) / elapsed, 1),
-            "readyz_models": (model.get("checks") or model.get("details") or {}).get("models"),
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "comments": args.n,
+                    "offered_rate": args.rate,
+                    "accepted": sum(r["status"] in (200, 202) for r in results),
+                    "status_codes": codes,
+                    "decided": len(decisions),
+                    "intake_ms": {
+                        "p50": round(pct(intake, 50), 1),
+                        "p99": round(pct(intake, 99), 1),
+                    },
+                    "decision_s": {
+                        "p50": round(pct(decisions, 50), 3),
+                        "p95": round(pct(decisions, 95), 3),
+                    },
+                    "throughput_per_s": round(len(decisions) / elapsed, 1),
+                    "readyz_models": (model.get("checks") or model.get("details") or {}).get(
+                        "models"
+                    ),
+                },
+                indent=2,
+            )
+        )
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGTERM)

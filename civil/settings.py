@@ -7,7 +7,7 @@ their own with `Settings.from_env(overrides)` or `replace(...)`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +47,7 @@ class Settings:
     worker_stale_seconds: int = 60
     port: int = 8000
     worker_metrics_port: int = 0
-    admin_token: str = ""
     log_level: str = "INFO"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -58,7 +56,7 @@ class Settings:
         values: dict[str, Any] = {}
         for name, fdef in cls.__dataclass_fields__.items():
             raw = env.get(PREFIX + name.upper())
-            if raw is None or name == "extra":
+            if raw is None:
                 continue
             kind = fdef.type
             if kind == "Path":
@@ -125,8 +123,6 @@ class Settings:
         """Render back to CIVIL_* variables, for child processes started by `civil run`."""
         out = {}
         for name in self.__dataclass_fields__:
-            if name == "extra":
-                continue
             value = getattr(self, name)
             if isinstance(value, bool):
                 value = "1" if value else "0"

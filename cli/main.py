@@ -60,6 +60,18 @@ def run(port: int | None, host: str, web_workers: int, concurrency: int) -> None
 
 
 @main.command()
+@click.option("--port", type=int, default=None, help="Port (default CIVIL_PORT or 8000).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--web-workers", type=int, default=2, show_default=True)
+def api(port: int | None, host: str, web_workers: int) -> None:
+    """Serve only the HTTP API with gunicorn (for scaling the API separately)."""
+    from cli.supervisor import exec_api
+
+    settings = _settings()
+    exec_api(settings, host, port or settings.port, web_workers)
+
+
+@main.command()
 @click.option("--queues", "-Q", default="scoring,delivery,maintenance", show_default=True)
 @click.option("--concurrency", "-c", type=int, default=2, show_default=True)
 def worker(queues: str, concurrency: int) -> None:

@@ -14,6 +14,11 @@ from civil.migrate import upgrade
 from civil.settings import Settings
 
 ALL_QUEUES = "scoring,delivery,maintenance"
+# Access log lines as JSON, like every other log line Civil writes.
+ACCESS_LOG_FORMAT = (
+    '{"time": "%(t)s", "logger": "gunicorn.access", "remote": "%(h)s", "request": "%(r)s", '
+    '"status": %(s)s, "bytes": "%(b)s", "duration_us": %(D)s}'
+)
 
 
 def child_env(settings: Settings) -> dict[str, str]:
@@ -41,6 +46,8 @@ def api_command(host: str, port: int, web_workers: int) -> list[str]:
         "gthread",
         "--access-logfile",
         "-",
+        "--access-logformat",
+        ACCESS_LOG_FORMAT,
         "--graceful-timeout",
         "20",
         "service.wsgi:app",
@@ -83,11 +90,19 @@ def beat_command(settings: Settings) -> list[str]:
     ]
 
 
+def exec_api(settings: Settings, host: str, port: int, web_workers: int) -> None:
+    env = child_env(settings)
+    Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+    os.execvpe(sys.executable, api_command(host, port, web_workers), env)  # noqa: S606
+
+
 def exec_worker(queues: str, concurrency: int) -> None:
+    env = child_env(Settings.from_env())
+    Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     os.execvpe(  # noqa: S606 - replaces this process with the worker, no shell involved
         sys.executable,
         worker_command(queues, concurrency),
-        child_env(Settings.from_env()),
+        env,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 from civil.comments import comment_view, find_comment, submit_comment
 from civil.errors import CivilError, InvalidInput
+from civil.logs import bind
 from civil.metrics import INTAKE
 from civil.schema import CommentIn
 from civil.sites import _errors as validation_errors
@@ -19,6 +21,7 @@ from service.limits import intake_limit, limiter
 from service.queue import enqueue_scoring
 
 bp = Blueprint("intake", __name__)
+log = logging.getLogger("civil.api")
 MAX_WAIT_S = 10.0
 
 
@@ -91,8 +94,10 @@ def submit(site_id: str) -> tuple[Response, int]:
         raise
     submitted = submit_comment(database(), site_id, data)
     INTAKE.labels(submitted.outcome).inc()
-    if submitted.needs_scoring:
-        enqueue_scoring(submitted.comment_id, submitted.revision)
+    with bind(comment_id=submitted.comment_id, site_id=site_id, external_id=data.id):
+        log.info("comment %s", submitted.outcome, extra={"revision": submitted.revision})
+        if submitted.needs_scoring:
+            enqueue_scoring(submitted.comment_id, submitted.revision)
     view = _await_decision(site_id, data.id, wait)
     # Decided (a replay of a decided comment, or ready within ?wait) answers 200; else 202.
     return jsonify(view), 200 if view["status"] != "pending" else 202
