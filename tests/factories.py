@@ -23,7 +23,7 @@ def comment_body(**overrides: Any) -> dict[str, Any]:
             "id": f"u-{n}",
             "name": "Reader",
             "email": "reader@example.org",
-            "ip": "203.0.113.7",
+            "ip": f"203.0.113.{n % 250}",
             "user_agent": "Mozilla/5.0",
         },
         "content": f"Thanks for the thorough reporting on the bike lanes, part {n}.",

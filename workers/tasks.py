@@ -16,7 +16,14 @@ from civil import callbacks, pipeline
 from civil.comments import stranded_comments
 from civil.db import Database
 from civil.logs import bind, configure_logging
-from civil.metrics import DECISION_LATENCY, DECISION_REASONS, DECISIONS, DELIVERIES, TASK_SECONDS
+from civil.metrics import (
+    DECISION_LATENCY,
+    DECISION_REASONS,
+    DECISIONS,
+    DELIVERIES,
+    SCORE_BATCH,
+    TASK_SECONDS,
+)
 from civil.models import Comment, utcnow
 from civil.scoring import Scorer, ScorerUnavailable
 from civil.settings import Settings
@@ -124,6 +131,7 @@ def score_comment(self: Task, comment_id: int, revision: int) -> None:
         batch = pipeline.claim_batch(
             db(), (comment_id, revision), settings.score_batch_size, settings.task_hard_time_limit
         )
+        SCORE_BATCH.observe(len(batch))
         decided = pipeline.score_comments(db(), batch, source)
         for item in decided:
             log.info(

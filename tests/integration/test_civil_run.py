@@ -37,10 +37,10 @@ def wait_http(url: str, status: int, timeout: float = 90.0) -> requests.Response
     last = None
     while time.monotonic() < deadline:
         try:
-            last = requests.get(url, timeout=2)
+            last = requests.get(url, timeout=10)
             if last.status_code == status:
                 return last
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or busy starting up
             pass
         time.sleep(0.3)
     raise AssertionError(f"{url} never answered {status}: {last and last.text}")

@@ -102,3 +102,52 @@ def test_each_comment_decided_once_under_a_burst(pg_redis_stack, receiver):
         assert len(events) == 40  # one decision event per comment, no duplicates
         assert all(c.score_attempts >= 1 for c in s.scalars(select(Comment)))
     assert {r.body["data"]["comment_id"] for r in receiver.received} == {b["id"] for b in bodies}
+
+
+def test_backlog_is_scored_in_batches(
+    make_stack, pg_url, redis_url, receiver, tmp_path, monkeypatch
+):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    monkeypatch.setenv("TEST_SCORER_MARKER_DIR", str(markers))
+    stack = make_stack(
+        database_url=pg_url,
+        broker_url=redis_url,
+        score_batch_size=8,
+        toxicity_model="python:tests.support.scorers:RecordingScorer",
+    )
+    site = stack.site(receiver)
+    bodies = [comment_body() for _ in range(20)]
+    for body in bodies:  # queued while no worker runs: a backlog
+        assert stack.post(site, body).status_code == 202
+    stack.start_worker(concurrency=1)
+    for body in bodies:
+        assert stack.wait_decided(site, body["id"])["status"] == "approved"
+    sizes = [int(n) for n in (markers / "batches").read_text().split()]
+    assert sum(sizes) == 20  # every comment scored once, none twice
+    assert max(sizes) == 8 and len(sizes) <= 4  # in batches of up to 8, not 20 single calls
+
+
+def test_intake_rate_limit_counts_in_redis(pg_redis_stack):
+    from dataclasses import replace
+
+    import redis
+
+    from service import create_app
+
+    stack = pg_redis_stack
+    site = stack.site()
+    app = create_app(replace(stack.settings, intake_rate_limit="3/minute"))
+    client = app.test_client()
+    url = f"/v1/sites/{site.site_id}/comments"
+    auth = {"Authorization": f"Bearer {site.api_key}"}
+    codes = [client.post(url, json=comment_body(), headers=auth).status_code for _ in range(4)]
+    assert codes == [202, 202, 202, 429]
+    keys = redis.Redis.from_url(stack.settings.broker_url).keys("*site:*")
+    assert keys, "the limiter's counters should live in Redis"
+    # A second API process sharing Redis sees the same count.
+    other = create_app(replace(stack.settings, intake_rate_limit="3/minute")).test_client()
+    r = other.post(url, json=comment_body(), headers=auth)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    for a in (app, other.application):
+        a.extensions["civil"]["db"].engine.dispose()

@@ -33,3 +33,17 @@ class CrashingScorer:
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
         os._exit(1)
+
+
+class RecordingScorer:
+    """Appends each batch's size to TEST_SCORER_MARKER_DIR/batches (one line per model call)."""
+
+    name = "test:recording"
+
+    def __init__(self) -> None:
+        self.log = Path(os.environ["TEST_SCORER_MARKER_DIR"]) / "batches"
+
+    def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        with self.log.open("a") as handle:
+            handle.write(f"{len(texts)}\n")
+        return [dict.fromkeys(TOXICITY_LABELS, 0.01) for _ in texts]

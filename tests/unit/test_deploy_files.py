@@ -18,7 +18,10 @@ def test_compose_has_every_role_and_redis_keeps_an_append_only_file():
     services = compose()["services"]
     assert {"api", "worker", "beat", "redis", "postgres", "flower", "migrate"} <= set(services)
     assert "--appendonly" in services["redis"]["command"]
-    assert services["redis"]["command"][services["redis"]["command"].index("--appendonly") + 1] == "yes"
+    assert (
+        services["redis"]["command"][services["redis"]["command"].index("--appendonly") + 1]
+        == "yes"
+    )
 
 
 def test_compose_services_use_real_postgres_and_redis_and_wait_for_migrations():
@@ -27,7 +30,9 @@ def test_compose_services_use_real_postgres_and_redis_and_wait_for_migrations():
         env = services[name]["environment"]
         assert env["CIVIL_DATABASE_URL"].startswith("postgresql://")
         assert env["CIVIL_BROKER_URL"].startswith("redis://redis:")
-        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert (
+            services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        )
 
 
 def test_compose_commands_are_real_civil_commands():
@@ -47,5 +52,5 @@ def test_compose_commands_are_real_civil_commands():
 
 def test_dockerfile_installs_the_cpu_torch_pin_and_ships_models():
     text = (ROOT / "Dockerfile").read_text()
-    assert 'torch==2.13.0' in text and "download.pytorch.org/whl/cpu" in text
+    assert "torch==2.13.0" in text and "download.pytorch.org/whl/cpu" in text
     assert "COPY models ./models" in text and "HF_HUB_OFFLINE=1" in text

@@ -34,7 +34,7 @@ def test_submit_stores_then_queues_and_answers_202(client, site, auth, db, setti
             c.article.title == body["article"]["title"]
             and c.author.external_id == body["author"]["id"]
         )
-        assert c.ip == "203.0.113.7"
+        assert c.ip == body["author"]["ip"] and c.user_agent == "Mozilla/5.0"
         comment_id = c.id
     assert queued_ids(settings) == [[comment_id, 1]]
 
