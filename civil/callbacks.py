@@ -65,6 +65,9 @@ def build_events(session: Session, comment: Comment, kind: str = DECIDED) -> lis
         "decision": comment.decision,
         "article_id": comment.article.external_id if comment.article else None,
         "parent_id": comment.parent_external_id,
+        # Edits are decided again; the revision lets a site ignore an older decision that
+        # arrives after a newer one.
+        "revision": comment.revision,
     }
     kinds = [kind]
     if comment.status == "approved" and comment.parent_external_id:

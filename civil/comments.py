@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -173,7 +173,12 @@ def stranded_comments(
     """Pending comments whose queue message may have been lost: (id, revision) pairs."""
     rows = session.execute(
         select(Comment.id, Comment.revision)
-        .where(Comment.status == "pending", Comment.enqueued_at < older_than)
+        .where(
+            Comment.status == "pending",
+            Comment.enqueued_at < older_than,
+            # A comment a worker has leased is being scored right now, not stranded.
+            or_(Comment.claimed_until.is_(None), Comment.claimed_until < utcnow()),
+        )
         .order_by(Comment.enqueued_at)
         .limit(limit)
     )

@@ -17,7 +17,7 @@ from civil.errors import InvalidInput, NotFound, Unauthorized
 from civil.models import Site
 from civil.netguard import check_callback_url
 from civil.policy import Policy
-from civil.schema import PolicyIn
+from civil.schema import PolicyIn, validation_errors
 from civil.scoring import TOXICITY_LABELS
 
 KEY_PREFIX_LEN = 12
@@ -56,7 +56,7 @@ def validate_policy(data: dict[str, Any] | None) -> dict[str, Any]:
     try:
         parsed = PolicyIn.model_validate(data or {})
     except ValidationError as exc:
-        raise InvalidInput("invalid policy", {"errors": _errors(exc)}) from exc
+        raise InvalidInput("invalid policy", {"errors": validation_errors(exc)}) from exc
     for key in ("thresholds", "hold_thresholds"):
         for label, value in (getattr(parsed, key) or {}).items():
             if label not in TOXICITY_LABELS or not 0 <= value <= 1:
@@ -65,13 +65,6 @@ def validate_policy(data: dict[str, Any] | None) -> dict[str, Any]:
                     {"field": key, "label": label},
                 )
     return Policy.from_dict(parsed.model_dump(exclude_none=True)).to_dict()
-
-
-def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
-        for e in exc.errors(include_url=False, include_input=False)
-    ]
 
 
 def create_site(

@@ -13,8 +13,7 @@ from civil.comments import comment_view, find_comment, submit_comment
 from civil.errors import CivilError, InvalidInput
 from civil.logs import bind
 from civil.metrics import INTAKE
-from civil.schema import CommentIn
-from civil.sites import _errors as validation_errors
+from civil.schema import CommentIn, validation_errors
 from service.auth import require_site
 from service.context import database, settings
 from service.limits import intake_limit, limiter
