@@ -14,6 +14,7 @@ from civil.comments import gather_facts
 from civil.db import Database
 from civil.models import Comment, Site, utcnow
 from civil.policy import Decision, Policy, Reason, decide
+from civil.quoting import mask_quotes
 from civil.rules import evaluate_rules, heuristic_spam_score, plain_text
 from civil.scoring import Scorer
 
@@ -118,42 +119,68 @@ def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
                 facts=facts,
             )
             spam = heuristic_spam_score(comment.content, comment.honeypot, facts)
-            text = plain_text(comment.content, comment.content_type)
-            jobs.append(Job(comment_id, revision, text, policy, hits, spam))
+            masked = mask_quotes(
+                plain_text(comment.content, comment.content_type),
+                inline_quote=comment.inline_quote,
+                article_text=comment.article.text if comment.article else None,
+            )
+            job = Job(comment_id, revision, masked.text, policy, hits, spam)
+            if masked.spans:
+                job.notes.append(
+                    Reason(
+                        "quote_masked",
+                        f"{masked.masked_chars} characters quoted from the article were not scored",
+                        "approve",
+                        {"spans": [list(span) for span in masked.spans]},
+                    )
+                )
+            jobs.append(job)
     return jobs
 
 
-def score(
-    jobs: list[Job], scorer_source: ScorerSource
-) -> tuple[list[dict[str, float]] | None, str | None, str]:
-    """Toxicity for every job in one batch call, or the scorer's failure.
+def load(scorer_source: ScorerSource) -> tuple[Scorer | None, str | None]:
+    """The scorer, or why it cannot run."""
+    try:
+        return scorer_source(), None
+    except Exception as exc:  # any scorer failure goes to the site's failure policy
+        log.warning("toxicity scorer unavailable: %s", exc)
+        return None, f"{type(exc).__name__}: {exc}"[:300]
+
+
+def score(jobs: list[Job], scorer: Scorer) -> list[dict[str, float]]:
+    """Toxicity for every job in one batch call.
 
     A scorer that windows long texts (score_batch_detailed) adds a `windowed` note to the job,
     so the decision says the text was scored in pieces rather than silently truncated.
     """
-    try:
-        scorer = scorer_source()
-        texts = [job.text for job in jobs]
-        detailed = getattr(scorer, "score_batch_detailed", None)
-        if detailed is None:
-            return scorer.score_batch(texts), None, scorer.name
-        results = []
-        for job, (scores, windows) in zip(jobs, detailed(texts), strict=True):
-            if windows > 1:
-                job.notes.append(
-                    Reason(
-                        "windowed",
-                        f"long comment scored in {windows} "
-                        "overlapping windows; each label is the max over them",
-                        "approve",
-                        {"windows": windows},
-                    )
+    texts = [job.text for job in jobs]
+    detailed = getattr(scorer, "score_batch_detailed", None)
+    if detailed is None:
+        return scorer.score_batch(texts)
+    results = []
+    for job, (scores, windows) in zip(jobs, detailed(texts), strict=True):
+        if windows > 1:
+            job.notes.append(
+                Reason(
+                    "windowed",
+                    f"long comment scored in {windows} overlapping windows; each label is the max",
+                    "approve",
+                    {"windows": windows},
                 )
-            results.append(scores)
-        return results, None, scorer.name
-    except Exception as exc:
-        log.warning("toxicity scorer failed: %s", exc)
-        return None, f"{type(exc).__name__}: {exc}"[:300], "unavailable"
+            )
+        results.append(scores)
+    return results
+
+
+def attach_spans(decision: Decision, scorer: Scorer | None, text: str) -> None:
+    """Give each toxicity reason the character spans that drove its label (if the model can)."""
+    explain = getattr(scorer, "explain", None)
+    if explain is None:
+        return
+    for reason in decision.reasons:
+        label = reason.extra.get("label")
+        if reason.code.startswith("toxic") and label:
+            reason.extra["spans"] = [[start, end] for start, end, _ in explain(text, label)]
 
 
 def record(db: Database, job: Job, decision: Decision) -> Decided | None:
@@ -204,19 +231,27 @@ def score_comments(
     jobs = prepare(db, ids)
     if not jobs:
         return []
-    results, error, model = score(jobs, scorer_source)
+    scorer, error = load(scorer_source)
+    results: list[dict[str, float]] | None = None
+    if scorer is not None:
+        try:
+            results = score(jobs, scorer)
+        except Exception as exc:  # a failing model call is a scorer failure
+            log.warning("toxicity scoring failed: %s", exc)
+            error = f"{type(exc).__name__}: {exc}"[:300]
+    model = scorer.name if scorer is not None and error is None else "unavailable"
     decided = []
     for index, job in enumerate(jobs):
-        toxicity = results[index] if results is not None else None
         decision = decide(
             job.policy,
-            toxicity=toxicity,
+            toxicity=results[index] if results is not None else None,
             spam=job.spam,
             rule_hits=job.rule_hits,
             model=model,
             notes=job.notes,
             scorer_error=error,
         )
+        attach_spans(decision, scorer if error is None else None, job.text)
         outcome = record(db, job, decision)
         if outcome is not None:
             decided.append(outcome)

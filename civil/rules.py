@@ -22,11 +22,23 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()
 
 
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
+
+
+def _same_length(replacement: str, original: str) -> str:
+    return (replacement + " " * len(original))[: len(original)]
+
+
 def plain_text(content: str, content_type: str) -> str:
-    """The visible text of a comment (HTML tags removed, entities decoded)."""
-    if content_type == "text/html":
-        return html.unescape(_TAG.sub(" ", content))
-    return content
+    """The visible text of a comment, the same length as the content.
+
+    Tags become spaces and entities are decoded then padded, so a character offset into the
+    plain text (a toxic span, a masked quote) is also an offset into what the site sent.
+    """
+    if content_type != "text/html":
+        return content
+    text = _TAG.sub(lambda m: " " * len(m.group(0)), content)
+    return _ENTITY.sub(lambda m: _same_length(html.unescape(m.group(0)), m.group(0)), text)
 
 
 def count_links(content: str) -> int:
