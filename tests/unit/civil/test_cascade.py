@@ -1,0 +1,61 @@
+import numpy as np
+
+from civil.scoring import TOXICITY_LABELS
+from civil.toxicity.cascade import CascadeScorer, auc, label_aucs, merged, tune_bands
+
+
+def test_auc_matches_the_definition_with_ties():
+    y = np.array([0, 0, 1, 1, 0, 1])
+    s = np.array([0.1, 0.4, 0.35, 0.8, 0.4, 0.4])
+    pairs = [(p, n) for p in s[y == 1] for n in s[y == 0]]
+    expected = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs) / len(pairs)
+    assert abs(auc(y, s) - expected) < 1e-12
+    assert np.isnan(auc(np.zeros(3), np.arange(3.0)))
+
+
+def synthetic(n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, 6)) < 0.2).astype(int)
+    slow = np.clip(y * 0.7 + rng.normal(0.15, 0.12, (n, 6)), 0, 1)  # strong model
+    fast = np.clip(y * 0.5 + rng.normal(0.25, 0.2, (n, 6)), 0, 1)  # weaker, same ordering trend
+    known = rng.random((n, 6)) < 0.9
+    return fast, slow, y, known
+
+
+def test_tuned_bands_keep_auc_and_escalate_only_part():
+    fast, slow, y, known = synthetic()
+    bands, report = tune_bands(fast, slow, y, known, max_mean_loss=0.002, max_label_loss=0.005)
+    scores, hard = merged(fast, slow, bands)
+    ref = label_aucs(y, known, slow)
+    got = label_aucs(y, known, scores)
+    assert max(r - g for r, g in zip(ref, got)) <= 0.005
+    assert np.mean(ref) - np.mean(got) <= 0.002
+    assert 0.0 < hard.mean() < 0.9
+    assert abs(report["escalated_fraction"] - hard.mean()) < 1e-12
+
+
+class Fixed:
+    def __init__(self, name, value, windows=1):
+        self.name, self.value, self.windows, self.calls = name, value, windows, []
+
+    def score_batch(self, texts):
+        self.calls.append(list(texts))
+        return [dict.fromkeys(TOXICITY_LABELS, self.value(t)) for t in texts]
+
+    def score_batch_detailed(self, texts):
+        return [(s, self.windows) for s in self.score_batch(texts)]
+
+    def explain(self, text, label):
+        return [(0, 3, 1.0)]
+
+
+def test_only_uncertain_texts_reach_the_transformer():
+    fast = Fixed("linear", lambda t: {"clean": 0.01, "rude": 0.99, "unsure": 0.5}[t])
+    slow = Fixed("minilm", lambda t: 0.77, windows=2)
+    cascade = CascadeScorer(fast, slow, dict.fromkeys(TOXICITY_LABELS, (0.2, 0.8)))
+    out = cascade.score_batch_detailed(["clean", "unsure", "rude"])
+    assert slow.calls == [["unsure"]]
+    assert [s["toxicity"] for s, _ in out] == [0.01, 0.77, 0.99]
+    assert [w for _, w in out] == [0, 2, 0]
+    assert cascade.name == "cascade(linear+minilm)"
+    assert cascade.explain("abc", "insult") == [(0, 3, 1.0)]
