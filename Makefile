@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration lint typecheck bench clean
+.PHONY: help install run test test-unit test-integration lint bench bench-models clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ lint: install ## ruff + mypy on the domain package
 BENCH_ARGS ?= -n 300 --rate 30 --model tiny
 bench: install ## Start a service, post comments at a rate, print latency and throughput (BENCH_ARGS=...)
 	$(BIN)/python bench/intake_bench.py $(BENCH_ARGS)
+
+bench-models: install ## Toxicity models: comments/s single and batched, p50/p95 per comment
+	$(BIN)/python bench/models_bench.py
 
 clean: ## Remove ./var (embedded database, broker, metrics)
 	rm -rf var
