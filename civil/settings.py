@@ -43,6 +43,7 @@ class Settings:
     task_max_attempts: int = 5
     visibility_timeout: int = 3600
     score_batch_size: int = 32
+    torch_threads: int = 1
     worker_heartbeat_seconds: int = 10
     worker_stale_seconds: int = 60
     port: int = 8000

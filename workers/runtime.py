@@ -45,6 +45,7 @@ def load_scorer(settings: Settings) -> None:
     from workers.scorers import load_scorer as build
 
     _state["tried_at"] = time.monotonic()
+    _limit_threads(settings.torch_threads)
     started = time.monotonic()
     try:
         _state["scorer"] = build(
@@ -57,6 +58,15 @@ def load_scorer(settings: Settings) -> None:
     except ScorerUnavailable as exc:
         _state["scorer"], _state["error"] = None, str(exc)
         log.error("toxicity model %s unavailable: %s", settings.toxicity_model, exc)
+
+
+def _limit_threads(threads: int) -> None:
+    # Each prefork process runs its own model: one intra-op thread per process (one process per
+    # core) beats every process fighting for every core.
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def scorer(settings: Settings) -> Scorer:
