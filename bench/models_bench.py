@@ -79,7 +79,7 @@ def main() -> None:
     sample = texts(args.n)
     for spec in args.models.split(","):
         result = bench(spec.strip(), sample, args.single, args.batch)
-        print(json.dumps({"spec": spec, "threads": args.threads, **result}))  # noqa: T201
+        print(json.dumps({"spec": spec, "threads": args.threads, **result}))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -273,6 +274,93 @@ def deliveries_replay(event_ids: tuple[str, ...], all_dead: bool, site_id: str |
     for event_id in ids:
         producer.send_task(DELIVER_EVENT, args=(event_id,), queue=DELIVERY)
     _print({"replayed": ids})
+
+
+@main.group()
+def models() -> None:
+    """Train, tune and evaluate the toxicity models (needs the training data, not the service)."""
+
+
+@models.command("prepare-data")
+@click.option(
+    "--shared",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="shared/data/toxicity folder (default: ../shared/data/toxicity)",
+)
+@click.option("--out", type=click.Path(path_type=Path), default=None)
+def models_prepare(shared: Path | None, out: Path | None) -> None:
+    """Map every source's labels to Detoxify's six, dedupe, split into train/valid/test JSONL."""
+    from civil.toxicity import data
+
+    _print(data.prepare(out or data.DEFAULT_OUT, shared or data.DEFAULT_ROOT))
+
+
+@models.command("train-toxicity")
+@click.option(
+    "--model",
+    "which",
+    type=click.Choice(["all", "linear", "minilm", "cascade"]),
+    default="all",
+    show_default=True,
+)
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--minilm-arg",
+    "minilm_args",
+    multiple=True,
+    help="extra argument for the MiniLM trainer, e.g. --minilm-arg=--max-minutes=60",
+)
+def models_train(which: str, data_dir: Path | None, minilm_args: tuple[str, ...]) -> None:
+    """Train the linear model, fine-tune MiniLM (resumable), export it, tune the cascade."""
+    from civil.toxicity import data, train_linear, train_minilm, tune
+
+    data_dir = data_dir or data.DEFAULT_OUT
+    if not (data_dir / "train.jsonl").exists():
+        data.prepare(data_dir)
+    if which in ("all", "linear"):
+        train_linear.main(data_dir)
+    if which in ("all", "minilm"):
+        code = train_minilm.main(["train", "--data-dir", str(data_dir), *minilm_args])
+        if code:
+            sys.exit(code)
+        train_minilm.main(["export", "--data-dir", str(data_dir)])
+    if which in ("all", "cascade"):
+        from workers.scorers import load_scorer
+
+        model_dir = _settings().model_dir
+        linear, minilm = load_scorer("linear", model_dir), load_scorer("minilm", model_dir)
+        _print(tune.run(data_dir, model_dir, linear, minilm))
+
+
+@models.command("evaluate")
+@click.option(
+    "--data",
+    "csv_path",
+    type=click.Path(exists=True, path_type=Path),
+    required=True,
+    help="Jigsaw-format CSV: comment_text + toxic, severe_toxic, ... columns",
+)
+@click.option("--model", "spec", default=None, help="default: CIVIL_TOXICITY_MODEL")
+def models_evaluate(csv_path: Path, spec: str | None) -> None:
+    """Per-label ROC-AUC and their mean of a model on a labelled CSV."""
+    from civil.toxicity.evaluate import evaluate_csv
+    from workers.scorers import load_scorer
+
+    settings = _settings()
+    scorer = load_scorer(spec or settings.toxicity_model, settings.model_dir)
+    evaluate_csv(scorer, csv_path, out=click.echo)
+
+
+@models.command("bias")
+@click.option("--model", "spec", default=None, help="default: CIVIL_TOXICITY_MODEL")
+def models_bias(spec: str | None) -> None:
+    """Per-identity false-positive rates (templates and the Wikipedia fuzzed/non-fuzzed sets)."""
+    from civil.toxicity.evaluate import bias_report
+    from workers.scorers import load_scorer
+
+    settings = _settings()
+    _print(bias_report(load_scorer(spec or settings.toxicity_model, settings.model_dir)))
 
 
 @main.command()

@@ -199,16 +199,50 @@ class DetoxifyScorer:
             start = end - (end - start) // 8
 
 
+# Civil's own shipped models, by name (relative to CIVIL_MODEL_DIR).
+LINEAR_DIR = "linear"
+MINILM_CHECKPOINT = "minilm/civil-minilm.ckpt"
+CASCADE_BANDS = "cascade.json"
+CIVIL_MODELS: tuple[str, ...] = ("cascade", "linear", "minilm")
+
+
 def load_scorer(spec: str, model_dir: Path, batch_size: int = 32) -> Scorer:
-    """Build the scorer ``spec`` names: a Detoxify model or checkpoint, or python:module:Class."""
+    """Build the scorer ``spec`` names.
+
+    ``cascade`` (linear + MiniLM), ``linear``, ``minilm``: Civil's shipped models; a Detoxify
+    model name or a checkpoint path; ``onnx:<any of those transformer specs>`` for the
+    int8 ONNX Runtime version; or ``python:module:Class``.
+    """
+    model_dir = Path(model_dir)
     if spec.startswith(PYTHON_PREFIX):
         return _load_python_scorer(spec.removeprefix(PYTHON_PREFIX))
+    if spec == "linear":
+        from civil.toxicity.linear import LinearToxicityModel
+
+        return LinearToxicityModel.load(model_dir / LINEAR_DIR)
+    if spec == "minilm":
+        return DetoxifyScorer(MINILM_CHECKPOINT, model_dir, batch_size=batch_size)
+    if spec == "cascade":
+        return _load_cascade(model_dir, batch_size)
     if spec in DETOXIFY_MODELS or spec.endswith(CHECKPOINT_SUFFIX):
         return DetoxifyScorer(spec, Path(model_dir), batch_size=batch_size)
     raise ScorerUnavailable(
         f"unknown toxicity model {spec!r}: expected one of {', '.join(DETOXIFY_MODELS)}, "
         f"a path ending in {CHECKPOINT_SUFFIX}, or {PYTHON_PREFIX}package.module:ClassName"
     )
+
+
+def _load_cascade(model_dir: Path, batch_size: int) -> Scorer:
+    from civil.toxicity.cascade import CascadeScorer, load_bands
+    from civil.toxicity.linear import LinearToxicityModel
+
+    try:
+        bands = load_bands(model_dir / CASCADE_BANDS)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ScorerUnavailable(f"cascade bands {model_dir / CASCADE_BANDS}: {exc}") from exc
+    fast = LinearToxicityModel.load(model_dir / LINEAR_DIR)
+    slow = DetoxifyScorer(MINILM_CHECKPOINT, model_dir, batch_size=batch_size)
+    return CascadeScorer(fast, slow, bands)
 
 
 def _load_python_scorer(target: str) -> Scorer:
