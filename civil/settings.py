@@ -26,7 +26,8 @@ class Settings:
     database_url: str = ""
     broker_url: str = ""
     toxicity_model: str = "original"
-    model_dir: Path = Path("models")
+    # The models shipped in this repository (an installed image sets CIVIL_MODEL_DIR).
+    model_dir: Path = Path(__file__).resolve().parents[1] / "models"
     allow_private_callbacks: bool = False
     max_body_bytes: int = 64 * 1024
     max_comment_chars: int = 20_000
