@@ -1,0 +1,85 @@
+import pytest
+
+from civil.textnorm import normalize, normalize_text
+
+
+@pytest.mark.parametrize(
+    ("evasive", "plain"),
+    [
+        ("you are an 1d10t", "you are an idiot"),
+        ("$h1t happens", "shit happens"),
+        ("what the f@ck", "what the fuck"),
+        ("F**K YOU", "FUCK YOU"),
+        ("you i d i o t", "you idiot"),
+        ("you i.d.i.o.t", "you idiot"),
+        ("so stuuuupid", "so stupid"),
+        ("you \u200bidi\u200cot", "you idiot"),
+        ("you \u0456d\u0456\u043et", "you idiot"),  # Cyrillic i and o look-alikes
+        ("\uff26\uff55\uff43\uff4b you", "Fuck you"),  # full-width
+        ("\U0001d41f\U0001d42e\U0001d41c\U0001d424", "fuck"),  # mathematical bold
+        ("i\u0337d\u0337i\u0337o\u0337t\u0337", "idiot"),  # stacked combining marks
+        ("a55hole", "asshole"),
+        ("k1ll y0urself", "kill yourself"),
+        ("b!tch", "bitch"),
+    ],
+)
+def test_evasions_are_undone(evasive, plain):
+    assert normalize_text(evasive) == plain
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The vote was 5-2 on the 2nd day.",
+        "Mail joe@example.com or see https://x.com/a_b?c=1#frag",
+        "I like mp3 files, covid19 data, h1n1 and 4chan.",
+        "IEEE, XXX and III stay; so does #f5fffa and @user1.",
+        "Wow!!! That's great! $100 and 50% off.",
+        "Schöne Grüße aus München",
+        "привет как дела",
+        "Version 3.x.x and 152.x.x.x",
+        "I'm 4 u, C-3PO",
+    ],
+)
+def test_normal_text_survives(text):
+    assert normalize_text(text) == text
+
+
+def test_plain_ascii_has_identity_map():
+    result = normalize("nothing to see here")
+    assert result.maps == ()
+    assert result.span(8, 11) == (8, 11)
+
+
+def _original(text: str, word: str) -> str:
+    result = normalize(text)
+    start = result.text.index(word)
+    lo, hi = result.span(start, start + len(word))
+    return text[lo:hi]
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "expected"),
+    [
+        ("hey \u200b\u200bidiot!", "idiot", "idiot"),
+        ("hey 1d10t!", "idiot", "1d10t"),
+        ("hey i.d.i.o.t ok", "idiot", "i.d.i.o.t"),
+        ("so stuuuupid", "stupid", "stuuuupid"),
+        ("\uff26\uff55\uff43\uff4b you", "Fuck", "\uff26\uff55\uff43\uff4b"),
+        ("\uff26\uff55\uff43\uff4b you", "you", "you"),
+        ("id\u200biot here", "idiot", "id\u200biot"),
+        ("x i\u0337d\u0337i\u0337o\u0337t\u0337 y", "idiot", "i\u0337d\u0337i\u0337o\u0337t\u0337"),
+        ("\u00e9\u00e9 \u0456d\u0456\u043et", "idiot", "\u0456d\u0456\u043et"),
+    ],
+)
+def test_offsets_point_into_the_original(text, word, expected):
+    assert _original(text, word) == expected
+
+
+def test_every_normalised_character_maps_inside_the_original():
+    text = "Ｙｏｕ\u200b are a f@cking 1d10t, s t u p i d and stuuuupid\u0301!"
+    result = normalize(text)
+    for i in range(len(result.text)):
+        lo, hi = result.span(i, i + 1)
+        assert 0 <= lo < hi <= len(text)
+    assert result.span(0, len(result.text)) == (0, len(text))
