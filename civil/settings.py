@@ -25,7 +25,7 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
     broker_url: str = ""
-    toxicity_model: str = "original"
+    toxicity_model: str = "cascade"
     # The models shipped in this repository (an installed image sets CIVIL_MODEL_DIR).
     model_dir: Path = Path(__file__).resolve().parents[1] / "models"
     allow_private_callbacks: bool = False

@@ -216,6 +216,12 @@ def load_scorer(spec: str, model_dir: Path, batch_size: int = 32) -> Scorer:
     model_dir = Path(model_dir)
     if spec.startswith(PYTHON_PREFIX):
         return _load_python_scorer(spec.removeprefix(PYTHON_PREFIX))
+    if spec.startswith(("onnx:", "onnx-int8:")):
+        from workers.onnx_scorer import load_onnx_scorer
+
+        minilm = spec.split(":", 1)[1] == "minilm"
+        target = spec.split(":", 1)[0] + ":" + MINILM_CHECKPOINT if minilm else spec
+        return load_onnx_scorer(target, model_dir, batch_size=batch_size)
     if spec == "linear":
         from civil.toxicity.linear import LinearToxicityModel
 
