@@ -23,6 +23,7 @@ class ScorerUnavailable(RuntimeError):
 class Scorer(Protocol):
     """Scores a batch of texts; returns one {label: probability} mapping per text."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]: ...

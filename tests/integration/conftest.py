@@ -199,6 +199,18 @@ class Stack:
             time.sleep(0.1)
         raise AssertionError(f"{comment_id} never decided: {self.logs()}")
 
+    def wait_event(self, event_id: str, status: str, timeout: float = 15) -> Any:
+        """The event row once it reaches `status` (the receiver answers before the row is saved)."""
+        from civil.models import Event
+
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.db.session() as session:
+                event = session.get(Event, event_id)
+            if (event is not None and event.status == status) or time.monotonic() > deadline:
+                return event
+            time.sleep(0.05)
+
     def stop(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:

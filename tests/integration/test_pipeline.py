@@ -33,9 +33,7 @@ def test_comment_is_decided_and_callback_signed(pg_redis_stack, receiver):
     data = got.body["data"]
     assert data["comment_id"] == body["id"] and data["site_id"] == site.site_id
     assert data["article_id"] == "a-17" and data["decision"] == decision
-    with stack.db.session() as s:
-        event = s.get(Event, got.webhook_id)
-        assert event.status == "delivered"
+    assert stack.wait_event(got.webhook_id, "delivered").status == "delivered"
 
 
 def test_banned_word_rejects_and_edit_is_rescored(pg_redis_stack, receiver):
