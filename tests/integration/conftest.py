@@ -9,7 +9,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from civil.db import Database
 from civil.migrate import upgrade
 from civil.settings import Settings
 from civil.sites import Credentials, create_site
+from cli.supervisor import beat_command, worker_command
 from service import create_app
 from tests.support.receiver import Receiver
 
@@ -95,30 +95,9 @@ class Stack:
         wait: bool = True,
     ) -> subprocess.Popen[bytes]:
         log = self._log(name)
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.tasks",
-                "worker",
-                "-Q",
-                queues,
-                "-c",
-                str(concurrency),
-                "-n",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                "INFO",
-            ],
-            env=self.env(),
-            cwd=ROOT,
-            stdout=log,
-            stderr=log,
-        )
+        # The same command line `civil run` starts, so the tests exercise its flags too.
+        command = worker_command(queues, concurrency, f"{name}@%h")
+        proc = subprocess.Popen(command, env=self.env(), cwd=ROOT, stdout=log, stderr=log)
         self.procs.append(proc)
         if wait:
             self.wait_worker(name)
@@ -126,24 +105,8 @@ class Stack:
 
     def start_beat(self) -> subprocess.Popen[bytes]:
         log = self._log("beat")
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.tasks",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(self.tmp / "beat-schedule"),
-            ],
-            env=self.env(),
-            cwd=ROOT,
-            stdout=log,
-            stderr=log,
-        )
+        command = beat_command(self.settings)
+        proc = subprocess.Popen(command, env=self.env(), cwd=ROOT, stdout=log, stderr=log)
         self.procs.append(proc)
         return proc
 
