@@ -107,13 +107,15 @@ class Settings:
         if self.embedded_broker:
             # The embedded broker is a folder shared by producers and consumers.
             folder, processed = self.broker_dir / "queue", self.broker_dir / "processed"
-            for path in (folder, processed):
+            for path in (folder, processed, self.broker_dir / "control"):
                 path.mkdir(parents=True, exist_ok=True)
             return {
                 "data_folder_in": str(folder),
                 "data_folder_out": str(folder),
                 "processed_folder": str(processed),
                 "store_processed": False,
+                # Fanout/control messages; kombu's default is ./control in the working dir.
+                "control_folder": str(self.broker_dir / "control"),
                 # Folder polling: 0.1 s keeps decision latency low at negligible CPU cost.
                 "polling_interval": 0.1,
             }
