@@ -180,3 +180,34 @@ class WorkerHeartbeat(Base):
     models: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Feedback(Base):
+    """A label someone with authority gave a comment or a text: the models' training signal.
+
+    Written by a site's feedback call (spam/ham), a moderator's action, and the Akismet and
+    Perspective compatible endpoints. Rows are per site and never read across sites.
+    """
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        Index("ix_feedback_site_kind_created", "site_id", "kind", "created_at"),
+        Index("ix_feedback_comment", "comment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    # Null when the label is about a text Civil never stored (e.g. Perspective suggestscore).
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))  # spam | toxicity
+    # spam: "spam" | "ham"; toxicity: a label name, with value 0..1 in `value`.
+    label: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float | None]
+    source: Mapped[str] = mapped_column(String(20))  # site | moderator | akismet | perspective
+    actor: Mapped[str | None] = mapped_column(String(300))
+    # A snapshot of what was labelled, so retraining works after the comment is gone.
+    text: Mapped[str] = mapped_column(Text, default="")
+    author_email: Mapped[str | None] = mapped_column(String(500))
+    author_url: Mapped[str | None] = mapped_column(String(2000))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -38,6 +38,9 @@ class Policy:
     hold_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HOLD))
     spam_threshold: float = 0.95
     spam_hold_threshold: float = 0.60
+    # Blatant spam a site may drop without showing anyone (Akismet's "discard" pro-tip);
+    # None turns the tier off.
+    spam_discard_threshold: float | None = 0.99
     mode: Literal["pre", "post"] = "post"
     on_scorer_failure: Action = "hold"
     banned_words: list[str] = field(default_factory=list)
@@ -126,9 +129,14 @@ def toxicity_reasons(policy: Policy, scores: dict[str, float]) -> list[Reason]:
 
 
 def spam_reasons(policy: Policy, spam: float | None) -> list[Reason]:
-    """A `spam` reason when the spam probability reaches the hold or reject threshold."""
+    """A `spam` reason at the hold or reject threshold; `spam_discard` at the discard tier."""
     if spam is None:
         return []
+    discard = policy.spam_discard_threshold
+    if discard is not None and spam >= discard:
+        extra = {"score": round(spam, 4), "threshold": discard, "discard": True}
+        detail = f"spam {spam:.2f} >= discard threshold {discard:.2f}: safe to drop silently"
+        return [Reason("spam_discard", detail, "reject", extra)]
     for action, limit in (("reject", policy.spam_threshold), ("hold", policy.spam_hold_threshold)):
         if spam >= limit:
             extra = {"score": round(spam, 4), "threshold": limit}

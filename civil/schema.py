@@ -97,6 +97,7 @@ class PolicyIn(_Strict):
     hold_thresholds: dict[str, float] | None = None
     spam_threshold: float | None = Field(default=None, ge=0, le=1)
     spam_hold_threshold: float | None = Field(default=None, ge=0, le=1)
+    spam_discard_threshold: float | None = Field(default=None, ge=0, le=1)
     mode: Literal["pre", "post"] | None = None
     on_scorer_failure: Literal["approve", "hold", "reject"] | None = None
     banned_words: list[str] | None = None

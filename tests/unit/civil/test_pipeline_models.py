@@ -29,8 +29,9 @@ def linear():
 
 
 def decide(db, site, linear, content, **extra):
-    body = comment_body(content=content, article={"id": "a-war", "title": "Massacre",
-                                                  "text": ARTICLE}, **extra)
+    body = comment_body(
+        content=content, article={"id": "a-war", "title": "Massacre", "text": ARTICLE}, **extra
+    )
     sub = submit_comment(db, site.site_id, CommentIn.model_validate(body))
     pipeline.score_comments(db, [(sub.comment_id, sub.revision)], lambda: linear)
     with db.session() as s:

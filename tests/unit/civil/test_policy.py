@@ -91,3 +91,14 @@ def test_decision_dict_shape():
     assert set(out) == {"action", "decided_by", "reasons", "scores", "model", "decided_at"}
     assert out["decided_by"] == "auto" and out["decided_at"] == "2026-01-02T03:04:05Z"
     assert all({"code", "detail"} <= set(r) for r in out["reasons"])
+
+
+def test_blatant_spam_reaches_the_discard_tier() -> None:
+    policy = Policy()
+    decision = decide(policy, toxicity={}, spam=0.995, rule_hits=[], model="m")
+    assert decision.action == "reject"
+    assert [r.code for r in decision.reasons] == ["spam_discard"]
+    assert decision.reasons[0].extra["discard"] is True
+    lenient = Policy.from_dict({"spam_discard_threshold": 1.0})
+    decision = decide(lenient, toxicity={}, spam=0.995, rule_hits=[], model="m")
+    assert [r.code for r in decision.reasons] == ["spam"]

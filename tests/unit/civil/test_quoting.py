@@ -8,7 +8,9 @@ ARTICLE = (
 
 
 def test_quoted_article_passage_is_blanked_keeping_offsets():
-    comment = '"the gunman opened fire at the crowded market" - horrifying, my thoughts are with them'
+    comment = (
+        '"the gunman opened fire at the crowded market" - horrifying, my thoughts are with them'
+    )
     masked = mask_quotes(comment, inline_quote=None, article_text=ARTICLE)
     assert len(masked.text) == len(comment)
     assert "gunman" not in masked.text and "horrifying" in masked.text

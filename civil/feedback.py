@@ -1,0 +1,79 @@
+"""Labels from the people who know: sites, moderators and the compatible APIs.
+
+Every label is one row in `feedback`, scoped to its site. Spam scoring reads a site's own
+rows only, so one site's labels never change another site's decisions.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civil.models import Comment, Feedback
+
+SPAM_LABELS = ("spam", "ham")
+SOURCES = ("site", "moderator", "akismet", "perspective")
+
+
+def record_spam_label(
+    session: Session, comment: Comment, label: str, source: str, actor: str | None = None
+) -> Feedback:
+    """Store a spam/ham label for a stored comment (the caller commits)."""
+    if label not in SPAM_LABELS:
+        raise ValueError(f"spam label must be one of {SPAM_LABELS}, not {label!r}")
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    author = comment.author
+    row = Feedback(
+        site_id=comment.site_id,
+        comment_id=comment.id,
+        kind="spam",
+        label=label,
+        source=source,
+        actor=actor,
+        text=comment.content,
+        author_email=author.email if author else None,
+        author_url=author.url if author else None,
+        ip=comment.ip,
+    )
+    session.add(row)
+    return row
+
+
+def record_toxicity_label(
+    session: Session,
+    site_id: str,
+    text: str,
+    label: str,
+    value: float,
+    source: str,
+    comment_id: int | None = None,
+    actor: str | None = None,
+) -> Feedback:
+    """Store a corrected toxicity score (0..1) for one label of a text (the caller commits)."""
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("value must be between 0 and 1")
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    row = Feedback(
+        site_id=site_id,
+        comment_id=comment_id,
+        kind="toxicity",
+        label=label,
+        value=value,
+        source=source,
+        actor=actor,
+        text=text,
+    )
+    session.add(row)
+    return row
+
+
+def site_labels(session: Session, site_id: str, kind: str = "spam") -> list[Feedback]:
+    """A site's labels of one kind, oldest first (the newest label for a comment wins)."""
+    query = (
+        select(Feedback)
+        .where(Feedback.site_id == site_id, Feedback.kind == kind)
+        .order_by(Feedback.created_at, Feedback.id)
+    )
+    return list(session.scalars(query))
