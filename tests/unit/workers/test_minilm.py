@@ -414,3 +414,42 @@ def test_resume_can_shorten_the_schedule_when_asked(
     assert any("schedule changed (max_steps)" in message for message in messages)
     saved = torch.load(out / tm.LAST, weights_only=False)
     assert saved["state"]["done"] and saved["total_steps"] == 3
+
+
+def test_identity_augmentation_is_labelled_and_unlike_the_bias_test() -> None:
+    from civil.toxicity import evaluate
+
+    extra = tm.identity_dataset()
+    benign = ~np.isnan(extra.labels).any(axis=1)
+    assert benign.sum() > 0 and (~benign).sum() > 0
+    assert (extra.labels[benign] == 0).all()
+    column = {label: i for i, label in enumerate(TOXICITY_LABELS)}
+    for label in ("toxicity", "insult", "identity_attack"):
+        assert (extra.labels[~benign, column[label]] == 1).all()
+    assert np.isnan(extra.labels[~benign, column["threat"]]).all()  # unknown, not "no threat"
+    tested = {
+        text.lower()
+        for _, text in evaluate.template_sentences(
+            evaluate.NON_TOXIC_TEMPLATES + evaluate.TOXIC_TEMPLATES
+        )
+    }
+    assert not tested & {text.lower() for text in extra.texts}
+
+
+def test_training_can_start_from_a_detoxify_checkpoint(
+    trained_run: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    exported = tmp_path / "export"
+    tm.export(trained_run, exported, data_dir=None, evaluate=False, log=lambda _m: None)
+    base = Path(json.loads((trained_run / "config.json").read_text())["base"])
+    start = tm.load_base_model(base)
+    tm.load_init_checkpoint(start, exported / "civil-minilm.ckpt")
+    best = load_file(str(trained_run / tm.BEST_WEIGHTS))
+    for key, value in start.state_dict().items():
+        assert torch.equal(value, best[key].half().float()), key
+    args = tm.build_parser().parse_args(
+        ["train", "--init-checkpoint", "x.ckpt", "--identity-augment"]
+    )
+    config = tm._config_from_args(args)
+    assert (config.init_checkpoint, config.identity_augment) == ("x.ckpt", True)
+    assert tm._config_from_args(tm.build_parser().parse_args(["train"])).identity_augment is False

@@ -62,3 +62,15 @@ def test_cascade_sends_only_uncertain_comments_to_the_transformer(offline):
     cascade.score_batch(texts)
     escalated = [t for batch in calls for t in batch]
     assert escalated == [t for t, s in zip(texts, fast) if cascade.escalate(s)]
+
+
+def test_int8_cascade_runs_minilm_through_onnx_runtime(offline, tmp_path, monkeypatch):
+    from workers.onnx_scorer import OnnxScorer
+
+    monkeypatch.setenv("CIVIL_DATA_DIR", str(tmp_path))
+    cascade = load_scorer("cascade-int8", MODELS)
+    assert isinstance(cascade.slow, OnnxScorer)
+    assert "onnx" in cascade.name
+    assert list((tmp_path / "onnx").rglob("*.onnx"))
+    clean, toxic = cascade.slow.score_batch([CLEAN, TOXIC])
+    assert toxic["toxicity"] > 0.5 > clean["toxicity"]
