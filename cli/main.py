@@ -354,13 +354,25 @@ def models_evaluate(csv_path: Path, spec: str | None) -> None:
 
 @models.command("bias")
 @click.option("--model", "spec", default=None, help="default: CIVIL_TOXICITY_MODEL")
-def models_bias(spec: str | None) -> None:
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="the toxicity data folder holding wikipedia-bias/ (default ../shared/data/toxicity "
+    "when present; templates only without it)",
+)
+def models_bias(spec: str | None, data_root: Path | None) -> None:
     """Per-identity false-positive rates (templates and the Wikipedia fuzzed/non-fuzzed sets)."""
+    from civil.toxicity.data import DEFAULT_ROOT, load_bias_sets
     from civil.toxicity.evaluate import bias_report
     from workers.scorers import load_scorer
 
     settings = _settings()
-    _print(bias_report(load_scorer(spec or settings.toxicity_model, settings.model_dir)))
+    root = data_root or DEFAULT_ROOT
+    bias_sets = load_bias_sets(root) if (root / "wikipedia-bias").is_dir() else None
+    scorer = load_scorer(spec or settings.toxicity_model, settings.model_dir)
+    _print(bias_report(scorer, bias_sets))
 
 
 @main.command()

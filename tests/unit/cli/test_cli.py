@@ -1,3 +1,4 @@
+import csv
 import json
 
 import pytest
@@ -66,3 +67,20 @@ def test_status_and_empty_deliveries(run):
     assert status["workers"] == [] and status["dead_letters"] == 0
     assert status["queues"] == {"scoring": 0, "delivery": 0, "maintenance": 0}
     assert json.loads(run("deliveries", "list").output) == []
+
+
+def test_models_bias_reads_the_wikipedia_sets_it_is_given(run, tmp_path):
+    folder = tmp_path / "toxicity" / "wikipedia-bias"
+    folder.mkdir(parents=True)
+    rows = [
+        ("1", "Thanks for fixing the citation on the gay rights article.", "False"),
+        ("2", "You are a stupid idiot, stop vandalising this page.", "True"),
+    ]
+    for name in ("fuzzed", "nonfuzzed"):
+        with (folder / f"toxicity_{name}_testset.csv").open("w", newline="") as handle:
+            csv.writer(handle).writerows([("rev_id", "comment", "toxic"), *rows])
+    out = run("models", "bias", "--model", "linear", "--data", str(tmp_path / "toxicity"))
+    report = json.loads(out.output)
+    assert report["templates"]["fpr_max"] <= 1.0
+    assert set(report["wikipedia_bias"]) >= {"fuzzed", "nonfuzzed"}
+    assert report["wikipedia_bias"]["fuzzed"]["auc"] == 1.0
