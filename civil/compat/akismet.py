@@ -46,6 +46,7 @@ FIELDS = (
     "recheck_reason",
 )
 REQUIRED = ("blog", "user_ip")
+KEY_PREFIX = "civ_"
 SUBMITTED = "Thanks for making the web a better place."
 # Civil field (pydantic location) -> the Akismet field a client should fix.
 _FIELD_OF = {
@@ -75,11 +76,10 @@ def key_from(fields: dict[str, str], host: str) -> str | None:
     key = fields.get("api_key") or fields.get("key")
     if key:
         return key
-    name = host.rsplit(":", 1)[0] if not host.startswith("[") else ""
-    labels = name.split(".")
-    if len(labels) >= 3 and not all(label.isdigit() for label in labels):
-        return labels[0]
-    return None
+    first, dot, _ = host.partition(".")
+    # Only a label shaped like a Civil key counts, so a plain host name is never taken for
+    # a key. DNS names are case-insensitive: this works only where nothing lowercases Host.
+    return first if dot and first.startswith(KEY_PREFIX) else None
 
 
 def _digest(*parts: str) -> str:

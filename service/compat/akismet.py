@@ -65,15 +65,21 @@ def _plain(body: str, **headers: str) -> Response:
     return response
 
 
+def _raw_host() -> str:
+    # Werkzeug's request.host drops a Host with characters DNS forbids, and Civil keys hold
+    # `_`: read the header as sent.
+    return request.headers.get("Host", "")
+
+
 def _key() -> str | None:
     try:
-        return key_from(_fields(), request.host)
+        return key_from(_fields(), _raw_host())
     except AkismetInvalid:
         return None
 
 
 def _site(fields: dict[str, str]) -> KeyedSite:
-    key = key_from(fields, request.host)
+    key = key_from(fields, _raw_host())
     if not key:
         raise AkismetInvalid('Empty "api_key" value.')
     site = site_for_key(key)
