@@ -125,7 +125,7 @@ def test_provisional_decision_runs_the_rules_without_storing(db, site):
     clean = comment_in(FIELDS, 100)
     with db.session() as session:
         decision = provisional_decision(
-            None or session, None, transient_comment(session, site.site_id, clean)
+            session, None, transient_comment(session, site.site_id, clean)
         )
         session.expunge_all()
     assert verdict(decision.to_dict()) == (False, False)
