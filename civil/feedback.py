@@ -40,6 +40,43 @@ def record_spam_label(
     return row
 
 
+def record_spam_text_label(
+    session: Session,
+    site_id: str,
+    text: str,
+    label: str,
+    source: str,
+    *,
+    author_email: str | None = None,
+    author_url: str | None = None,
+    ip: str | None = None,
+    actor: str | None = None,
+) -> Feedback:
+    """Store a spam/ham label for a text Civil never stored (the caller commits).
+
+    Akismet's submit-spam/submit-ham may report a comment that never went through
+    comment-check here; the label still teaches the site's spam model.
+    """
+    if label not in SPAM_LABELS:
+        raise ValueError(f"spam label must be one of {SPAM_LABELS}, not {label!r}")
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    row = Feedback(
+        site_id=site_id,
+        comment_id=None,
+        kind="spam",
+        label=label,
+        source=source,
+        actor=actor,
+        text=text,
+        author_email=author_email,
+        author_url=author_url,
+        ip=ip,
+    )
+    session.add(row)
+    return row
+
+
 def record_toxicity_label(
     session: Session,
     site_id: str,

@@ -50,6 +50,16 @@ class Settings:
     port: int = 8000
     worker_metrics_port: int = 0
     log_level: str = "INFO"
+    # Akismet comment-check waits this long for the worker's decision, then answers from the
+    # rules alone (the comment stays queued and is decided as usual).
+    akismet_deadline_seconds: float = 3.0
+    # The model the API process itself loads (once, lazily) to answer synchronous calls:
+    # Perspective analyze and /v1/moderations. `linear` needs only numpy and answers in
+    # milliseconds; any CIVIL_TOXICITY_MODEL spec works at the cost of that model's memory in
+    # every API process.
+    sync_toxicity_model: str = "linear"
+    # Languages (comma-separated primary tags) the Perspective endpoint accepts.
+    compat_languages: str = "en"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

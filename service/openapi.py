@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from civil.schema import CommentIn, FeedbackIn
+from service.compat import openapi as compat_openapi
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -99,6 +100,7 @@ def _components() -> dict[str, Any]:
             "Error": error,
             "Delivery": delivery,
             "FeedbackIn": FeedbackIn.model_json_schema(),
+            **compat_openapi.schemas(),
         },
         "securitySchemes": {"siteKey": {"type": "http", "scheme": "bearer"}},
     }
@@ -243,5 +245,6 @@ def spec() -> dict[str, Any]:
                     "responses": {"200": _ok("OpenAPI", {"type": "object"})},
                 }
             },
+            **compat_openapi.paths(),
         },
     }

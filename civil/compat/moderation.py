@@ -1,0 +1,102 @@
+"""OpenAI's moderation shape (`/v1/moderations`) over Civil's six toxicity labels.
+
+A category's score is the smallest of the Civil labels it needs (a fuzzy AND), and it is
+flagged when every one of those labels reaches the site's reject threshold. Categories no
+Civil model measures (sexual*, self-harm*, illicit*, violence/graphic) are always 0 and
+false, and their `category_applied_input_types` list is empty to say so. `flagged` is true
+when Civil itself would reject the text for toxicity: any of the six labels at its reject
+threshold, so a text can be flagged for, e.g., profanity with no OpenAI category true.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+# OpenAI category -> the Civil labels it is made of.
+CATEGORY_SOURCES: dict[str, tuple[str, ...]] = {
+    "harassment": ("insult",),
+    "harassment/threatening": ("insult", "threat"),
+    "hate": ("identity_attack",),
+    "hate/threatening": ("identity_attack", "threat"),
+    "violence": ("threat",),
+    "violence/graphic": (),
+    "sexual": (),
+    "sexual/minors": (),
+    "self-harm": (),
+    "self-harm/intent": (),
+    "self-harm/instructions": (),
+    "illicit": (),
+    "illicit/violent": (),
+}
+MAX_INPUTS = 32
+
+
+class ModerationError(Exception):
+    """A failure answered in OpenAI's error shape: {"error": {message, type, param, code}}."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int = 400,
+        code: str | None = None,
+        param: str | None = None,
+        kind: str = "invalid_request_error",
+    ) -> None:
+        super().__init__(message)
+        self.message, self.http_status = message, http_status
+        self.code, self.param, self.kind = code, param, kind
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.kind,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+
+def parse_inputs(body: Any) -> list[str]:
+    """The texts of a moderation request: `input` as a string, strings, or text parts."""
+    if not isinstance(body, dict) or "input" not in body:
+        raise ModerationError("you must provide an input", param="input")
+    raw = body["input"]
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items:
+        raise ModerationError("input must be a string or a non-empty array", param="input")
+    if len(items) > MAX_INPUTS:
+        raise ModerationError(f"at most {MAX_INPUTS} inputs per request", param="input")
+    texts = []
+    for item in items:
+        if isinstance(item, dict) and item.get("type") == "text":
+            item = item.get("text")
+        elif isinstance(item, dict):
+            raise ModerationError("only text inputs are supported by Civil", param="input")
+        if not isinstance(item, str):
+            raise ModerationError("each input must be a string", param="input")
+        texts.append(item)
+    return texts
+
+
+def moderation_result(scores: dict[str, float], reject: dict[str, float]) -> dict[str, Any]:
+    """One `results[]` entry from Civil's label scores and the site's reject thresholds."""
+    categories, category_scores, applied = {}, {}, {}
+    for category, labels in CATEGORY_SOURCES.items():
+        value = min((scores[label] for label in labels), default=0.0)
+        categories[category] = bool(labels) and all(scores[lb] >= reject[lb] for lb in labels)
+        category_scores[category] = round(float(value), 6)
+        applied[category] = ["text"] if labels else []
+    flagged = any(scores[label] >= limit for label, limit in reject.items() if label in scores)
+    return {
+        "flagged": flagged,
+        "categories": categories,
+        "category_scores": category_scores,
+        "category_applied_input_types": applied,
+    }
+
+
+def moderation_response(model: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"id": "modr-" + secrets.token_hex(12), "model": model, "results": results}

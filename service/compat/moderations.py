@@ -1,0 +1,60 @@
+"""OpenAI-moderation-shaped: POST /v1/moderations with the site's API key as the Bearer token.
+
+Scored like Perspective analyze: synchronously in the API process, nothing stored. The
+category mapping and what `flagged` means are in civil/compat/moderation.py.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from flask_limiter.errors import RateLimitExceeded
+
+from civil.compat.moderation import (
+    ModerationError,
+    moderation_response,
+    moderation_result,
+    parse_inputs,
+)
+from civil.policy import Policy
+from civil.scoring import ScorerUnavailable
+from service.auth import bearer_token
+from service.compat.common import limit_key, site_for_key, sync_scorer
+from service.limits import intake_limit, limiter
+
+bp = Blueprint("moderations", __name__)
+
+
+@bp.errorhandler(ModerationError)
+def _moderation_error(exc: ModerationError) -> tuple[Response, int]:
+    return jsonify(exc.body()), exc.http_status
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _limited(exc: RateLimitExceeded) -> tuple[Response, int]:
+    error = ModerationError(
+        f"Rate limit reached: {exc.description}", http_status=429, kind="requests"
+    )
+    return jsonify(error.body()), 429
+
+
+@bp.post("/v1/moderations")
+@limiter.limit(intake_limit, key_func=lambda: limit_key(bearer_token()))
+def moderations() -> Response:
+    """Classify one text or a list of texts."""
+    site = site_for_key(bearer_token())
+    if site is None:
+        raise ModerationError(
+            "Incorrect API key provided: use the site's Civil API key as the Bearer token.",
+            http_status=401,
+            code="invalid_api_key",
+        )
+    texts = parse_inputs(request.get_json(silent=True))
+    try:
+        scorer = sync_scorer()
+    except ScorerUnavailable:
+        raise ModerationError(
+            "The moderation model is unavailable.", http_status=503, kind="server_error"
+        ) from None
+    reject = Policy.from_dict(site.policy).thresholds
+    results = [moderation_result(scores, reject) for scores in scorer.score_batch(texts)]
+    return jsonify(moderation_response(f"civil:{scorer.name}", results))
