@@ -29,10 +29,13 @@ STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
+    413: "INVALID_ARGUMENT",
     429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
     503: "UNAVAILABLE",
 }
 TEXT_TYPES = {"PLAIN_TEXT": "text/plain", "HTML": "text/html"}
+MAX_SPANS = 100  # span scores per analyze call, at most (see sentence_spans)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -106,7 +109,7 @@ def _comment_text(body: dict[str, Any], max_chars: int) -> str:
     text, kind = comment.get("text"), comment.get("type", "PLAIN_TEXT")
     if not isinstance(text, str) or not text.strip():
         raise PerspectiveError("Comment must be non-empty.", error_type="COMMENT_EMPTY")
-    if kind not in TEXT_TYPES:
+    if not isinstance(kind, str) or kind not in TEXT_TYPES:
         raise PerspectiveError(f"Invalid value at 'comment.type': {kind!r}.")
     if len(text) > max_chars:
         raise PerspectiveError(
@@ -243,8 +246,13 @@ def parse_suggest(body: Any, *, max_chars: int, supported: tuple[str, ...]) -> S
     return SuggestRequest(text, labels, languages, detected, _token(body))
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """[begin, end) of each sentence (split after . ! ? … and at line breaks), blanks trimmed."""
+def sentence_spans(text: str, max_spans: int = MAX_SPANS) -> list[tuple[int, int]]:
+    """[begin, end) of each sentence (split after . ! ? … and at line breaks), blanks trimmed.
+
+    Each span is one more model input, so a text of more than `max_spans` sentences gets
+    runs of neighbouring sentences as its spans instead ("a. " * 6000 must not cost 6000
+    model calls).
+    """
     spans, start = [], 0
     for match in [*_SENTENCE_END.finditer(text), None]:
         end = match.start() if match else len(text)
@@ -254,6 +262,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             spans.append((start + lead, start + len(piece.rstrip())))
         if match:
             start = match.end()
+    if len(spans) > max_spans:
+        size = -(-len(spans) // max_spans)
+        spans = [
+            (spans[i][0], spans[min(i + size, len(spans)) - 1][1])
+            for i in range(0, len(spans), size)
+        ]
     return spans or [(0, len(text))]
 
 

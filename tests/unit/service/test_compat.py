@@ -118,6 +118,10 @@ def test_verify_key(client, site):
     assert good.data == b"valid" and "X-akismet-debug-help" not in good.headers
     bad = client.post("/1.1/verify-key", data={"key": "civ_nope", "blog": FORM["blog"]})
     assert bad.data == b"invalid" and bad.headers["X-akismet-debug-help"]
+    # Akismet's verify-key takes the key and the blog; a call without the blog is invalid.
+    no_blog = client.post("/1.1/verify-key", data={"key": site.api_key})
+    assert no_blog.data == b"invalid"
+    assert no_blog.headers["X-akismet-debug-help"] == 'Empty "blog" value.'
 
 
 def test_submits_label_the_checked_comment_or_the_bare_text(client, site, db):
@@ -193,6 +197,42 @@ def test_moderation_errors_are_openais(client, site):
     assert empty.status_code == 400 and empty.json["error"]["param"] == "input"
     ok = client.post("/v1/moderations", json={"input": ["a", "b", "c"]}, headers=auth)
     assert ok.status_code == 200 and len(ok.json["results"]) == 3
+
+
+def test_oversized_bodies_are_refused_in_each_apis_shape(client, site, settings, caplog):
+    big = "x" * (settings.max_body_bytes + 1)
+    akismet = client.post(
+        "/1.1/comment-check", data={"api_key": site.api_key, **FORM, "comment_content": big}
+    )
+    assert (akismet.status_code, akismet.data) == (413, b"invalid")
+    assert akismet.mimetype == "text/plain" and akismet.headers["X-akismet-debug-help"]
+    # The rate limiter's key function reads the body too; it must not fail on it.
+    assert not [r for r in caplog.records if r.name == "flask-limiter" and r.exc_info]
+    perspective = client.post(
+        f"/v1alpha1/comments:analyze?key={site.api_key}",
+        data=big,
+        content_type="application/json",
+    )
+    assert perspective.status_code == 413
+    assert perspective.json["error"]["code"] == 413
+    assert perspective.json["error"]["status"] == "INVALID_ARGUMENT"
+    moderation = client.post(
+        "/v1/moderations",
+        data=big,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {site.api_key}"},
+    )
+    assert moderation.status_code == 413
+    assert moderation.json["error"]["type"] == "invalid_request_error"
+
+
+def test_moderation_inputs_are_held_to_the_comment_length_limit(settings, db, site):
+    client = create_app(replace(settings, max_comment_chars=50)).test_client()
+    auth = {"Authorization": f"Bearer {site.api_key}"}
+    ok = client.post("/v1/moderations", json={"input": ["x" * 50]}, headers=auth)
+    assert ok.status_code == 200
+    long = client.post("/v1/moderations", json={"input": ["ok", "x" * 51]}, headers=auth)
+    assert long.status_code == 400 and long.json["error"]["param"] == "input"
 
 
 def test_rate_limits_per_key_answer_in_each_apis_shape(settings, db, site):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from civil.compat.perspective import (
@@ -89,7 +91,17 @@ def test_bad_requests_are_perspective_errors(change, error_type):
         assert details[0]["errorType"] == error_type
 
 
-@pytest.mark.parametrize("bad", [None, [], "x", {"comment": "text"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        None,
+        [],
+        "x",
+        {"comment": "text"},
+        # An unhashable type once reached a dict lookup and answered 500.
+        body(comment={"text": "hi", "type": ["HTML"]}),
+    ],
+)
 def test_payloads_that_are_not_objects_are_refused(bad):
     with pytest.raises(PerspectiveError):
         analyze(bad)
@@ -112,6 +124,17 @@ def test_sentence_spans_cover_each_sentence():
     spans = sentence_spans(text)
     assert [text[b:e] for b, e in spans] == ["Good point.", "You are wrong!", "Really?", "yes"]
     assert sentence_spans("no end") == [(0, 6)]
+
+
+def test_many_sentences_are_grouped_into_a_bounded_number_of_spans():
+    text = "No. " * 250
+    spans = sentence_spans(text, max_spans=100)
+    assert len(spans) <= 100
+    # Runs of whole sentences, in order, covering every sentence.
+    assert spans[0][0] == 0 and spans[-1][1] == len(text.rstrip())
+    assert all(text[b:e].endswith("No.") for b, e in spans)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
+    assert sum(text[b:e].count("No.") for b, e in spans) == 250
 
 
 def _request(**attributes):
