@@ -177,12 +177,14 @@ def _submit(label: str) -> Response:
 
 
 @bp.post("/1.1/submit-spam")
+@limiter.limit(intake_limit, key_func=lambda: limit_key(_key()))
 def submit_spam() -> Response:
     """Label the comment (or, if Civil never saw it, its text) as spam."""
     return _submit("spam")
 
 
 @bp.post("/1.1/submit-ham")
+@limiter.limit(intake_limit, key_func=lambda: limit_key(_key()))
 def submit_ham() -> Response:
     """Label the comment (or, if Civil never saw it, its text) as ham."""
     return _submit("ham")

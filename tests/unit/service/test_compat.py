@@ -255,6 +255,17 @@ def test_rate_limits_per_key_answer_in_each_apis_shape(settings, db, site):
             assert over.headers["X-akismet-debug-help"].startswith("Rate limit")
 
 
+def test_akismet_submits_are_rate_limited_per_key(settings, db, site):
+    # Each submit stores a feedback row; without a limit one key could write them unbounded.
+    client = create_app(replace(settings, intake_rate_limit="2/minute")).test_client()
+    form = {"api_key": site.api_key, **FORM}
+    for path in ("/1.1/submit-spam", "/1.1/submit-ham"):
+        assert [client.post(path, data=form).status_code for _ in range(2)] == [200, 200]
+        over = client.post(path, data=form)
+        assert over.status_code == 429 and over.headers["X-akismet-debug-help"]
+    assert count(db, Feedback) == 4
+
+
 def test_openapi_documents_every_compat_route(client, app):
     paths = client.get("/openapi.json").json["paths"]
     for rule in app.url_map.iter_rules():
