@@ -50,10 +50,12 @@ class PerspectiveError(Exception):
         http_status: int = 400,
         error_type: str | None = None,
         extra: dict[str, Any] | None = None,
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.message, self.http_status = message, http_status
         self.error_type, self.extra = error_type, extra or {}
+        self.details = details or []
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {
@@ -61,8 +63,11 @@ class PerspectiveError(Exception):
             "message": self.message,
             "status": STATUS_NAMES.get(self.http_status, "UNKNOWN"),
         }
+        details = list(self.details)
         if self.error_type:
-            error["details"] = [{"@type": ERROR_TYPE, "errorType": self.error_type, **self.extra}]
+            details.insert(0, {"@type": ERROR_TYPE, "errorType": self.error_type, **self.extra})
+        if details:
+            error["details"] = details
         return {"error": error}
 
 
@@ -71,7 +76,16 @@ def missing_key() -> PerspectiveError:
 
 
 def invalid_key() -> PerspectiveError:
-    return PerspectiveError("API key not valid. Please pass a valid API key.", http_status=400)
+    # Google's body for a wrong key carries an ErrorInfo whose reason clients match on.
+    info = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "API_KEY_INVALID",
+        "domain": "googleapis.com",
+        "metadata": {"service": "commentanalyzer.googleapis.com"},
+    }
+    return PerspectiveError(
+        "API key not valid. Please pass a valid API key.", http_status=400, details=[info]
+    )
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,8 @@ def test_perspective_key_errors_are_googles(client, site):
     wrong = analyze(client, "civ_wrong")
     assert wrong.status_code == 400
     assert wrong.json["error"]["message"] == "API key not valid. Please pass a valid API key."
+    assert wrong.json["error"]["status"] == "INVALID_ARGUMENT"
+    assert wrong.json["error"]["details"][0]["reason"] == "API_KEY_INVALID"
     header_key = client.post(
         "/v1alpha1/comments:analyze",
         json={"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}},
