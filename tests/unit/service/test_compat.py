@@ -273,3 +273,7 @@ def test_openapi_documents_every_compat_route(client, app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] in {"perspective", "akismet", "moderations"}:
             assert rule.rule in paths, rule.rule
+    verify = paths["/1.1/verify-key"]["post"]["requestBody"]["content"]
+    schema = verify["application/x-www-form-urlencoded"]["schema"]["$ref"].rsplit("/", 1)[1]
+    spec = client.get("/openapi.json").json["components"]["schemas"][schema]
+    assert spec["required"] == ["key", "blog"]
