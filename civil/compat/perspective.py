@@ -99,6 +99,7 @@ class AnalyzeRequest:
     span_annotations: bool = False
     client_token: str | None = None
     do_not_store: bool = False
+    sent: str = ""  # comment.text as sent: span offsets are UTF-16 offsets into it
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,11 @@ def _object(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise PerspectiveError(f"Invalid JSON payload: '{name}' must be an object.")
     return value
+
+
+def _sent_text(body: dict[str, Any]) -> str:
+    # Called after _comment_text has checked it.
+    return str(body["comment"]["text"])
 
 
 def _comment_text(body: dict[str, Any], max_chars: int) -> str:
@@ -237,6 +243,7 @@ def parse_analyze(body: Any, *, max_chars: int, supported: tuple[str, ...]) -> A
         span_annotations=_flag(body, "spanAnnotations"),
         client_token=_token(body),
         do_not_store=_flag(body, "doNotStore"),
+        sent=_sent_text(body),
     )
 
 
@@ -285,6 +292,19 @@ def sentence_spans(text: str, max_spans: int = MAX_SPANS) -> list[tuple[int, int
     return spans or [(0, len(text))]
 
 
+def utf16_offsets(text: str) -> list[int]:
+    """The UTF-16 offset of each code-point offset 0..len(text).
+
+    Perspective's begin/end count UTF-16 code units (as JavaScript strings do); Python
+    counts code points, so every character outside the BMP (most emoji) shifts them by one.
+    """
+    offsets, unit = [0], 0
+    for char in text:
+        unit += 2 if ord(char) > 0xFFFF else 1
+        offsets.append(unit)
+    return offsets
+
+
 def _score(value: float) -> dict[str, Any]:
     return {"value": round(float(value), 6), "type": "PROBABILITY"}
 
@@ -294,7 +314,11 @@ def analyze_response(
     summary: dict[str, float],
     spans: list[tuple[int, int, dict[str, float]]],
 ) -> dict[str, Any]:
-    """AnalyzeCommentResponse from Civil scores of the whole text and of each span."""
+    """AnalyzeCommentResponse from Civil scores of the whole text and of each span.
+
+    `spans` are code-point offsets into the request's text; the answer gives UTF-16 ones.
+    """
+    units = utf16_offsets(request.sent or request.text)
     scores = {}
     for attribute, threshold in request.attributes.items():
         label = ATTRIBUTES[attribute]
@@ -303,7 +327,7 @@ def analyze_response(
             continue
         scores[attribute] = {
             "spanScores": [
-                {"begin": begin, "end": end, "score": _score(values[label])}
+                {"begin": units[begin], "end": units[end], "score": _score(values[label])}
                 for begin, end, values in spans
             ],
             "summaryScore": _score(summary[label]),

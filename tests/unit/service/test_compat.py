@@ -172,6 +172,9 @@ def test_perspective_scores_with_the_api_process_model(client, site, db):
     answer = analyze(client, site.api_key, spanAnnotations=False)
     spans = answer.json["attributeScores"]["TOXICITY"]["spanScores"]
     assert spans[0]["begin"] == 0 and spans[0]["end"] == len("hello there")
+    # Offsets are UTF-16 units, as Perspective gives them: the emoji counts two.
+    emoji = analyze(client, site.api_key, comment={"text": "hello 😀"})
+    assert emoji.json["attributeScores"]["TOXICITY"]["spanScores"][0]["end"] == 8
     assert count(db) == 0
 
 

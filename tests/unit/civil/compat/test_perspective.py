@@ -159,6 +159,22 @@ def test_response_drops_attributes_below_their_threshold_and_echoes_the_token():
     assert answer["clientToken"] == "t" and answer["languages"] == ["en"]
 
 
+def test_span_offsets_are_utf16_units_as_perspective_counts_them():
+    # 😀 is one Python character but two UTF-16 units (one more per emoji before a span).
+    sent = "<b>😀 Nice.</b> You 🤬 fool!"
+    parsed = analyze(body(comment={"text": sent, "type": "HTML"}, spanAnnotations=True))
+    assert parsed.sent == sent
+    scores = dict.fromkeys(TOXICITY_LABELS, 0.1)
+    spans = [(b, e, scores) for b, e in sentence_spans(parsed.text)]
+    answer = analyze_response(parsed, scores, spans)
+    units = sent.encode("utf-16-le")
+    pieces = [
+        units[2 * s["begin"] : 2 * s["end"]].decode("utf-16-le")
+        for s in answer["attributeScores"]["TOXICITY"]["spanScores"]
+    ]
+    assert pieces == ["😀 Nice.", "You 🤬 fool!"]
+
+
 def test_suggestscore_maps_attributes_to_labels_and_checks_values():
     parsed = parse_suggest(
         {
