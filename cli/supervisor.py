@@ -48,6 +48,9 @@ def api_command(host: str, port: int, web_workers: int) -> list[str]:
         "-",
         "--access-logformat",
         ACCESS_LOG_FORMAT,
+        # Masks API keys that Perspective/Akismet clients send in the query string.
+        "--logger-class",
+        "service.accesslog.RedactingLogger",
         "--graceful-timeout",
         "20",
         "service.wsgi:app",

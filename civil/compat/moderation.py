@@ -59,8 +59,11 @@ class ModerationError(Exception):
         }
 
 
-def parse_inputs(body: Any) -> list[str]:
-    """The texts of a moderation request: `input` as a string, strings, or text parts."""
+def parse_inputs(body: Any, max_chars: int) -> list[str]:
+    """The texts of a moderation request: `input` as a string, strings, or text parts.
+
+    Each text is held to Civil's comment length limit, as Perspective analyze is.
+    """
     if not isinstance(body, dict) or "input" not in body:
         raise ModerationError("you must provide an input", param="input")
     raw = body["input"]
@@ -77,6 +80,10 @@ def parse_inputs(body: Any) -> list[str]:
             raise ModerationError("only text inputs are supported by Civil", param="input")
         if not isinstance(item, str):
             raise ModerationError("each input must be a string", param="input")
+        if len(item) > max_chars:
+            raise ModerationError(
+                f"each input must be at most {max_chars} characters", param="input"
+            )
         texts.append(item)
     return texts
 

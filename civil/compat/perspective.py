@@ -29,10 +29,13 @@ STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
+    413: "INVALID_ARGUMENT",
     429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
     503: "UNAVAILABLE",
 }
 TEXT_TYPES = {"PLAIN_TEXT": "text/plain", "HTML": "text/html"}
+MAX_SPANS = 100  # span scores per analyze call, at most (see sentence_spans)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -47,10 +50,12 @@ class PerspectiveError(Exception):
         http_status: int = 400,
         error_type: str | None = None,
         extra: dict[str, Any] | None = None,
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.message, self.http_status = message, http_status
         self.error_type, self.extra = error_type, extra or {}
+        self.details = details or []
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {
@@ -58,8 +63,11 @@ class PerspectiveError(Exception):
             "message": self.message,
             "status": STATUS_NAMES.get(self.http_status, "UNKNOWN"),
         }
+        details = list(self.details)
         if self.error_type:
-            error["details"] = [{"@type": ERROR_TYPE, "errorType": self.error_type, **self.extra}]
+            details.insert(0, {"@type": ERROR_TYPE, "errorType": self.error_type, **self.extra})
+        if details:
+            error["details"] = details
         return {"error": error}
 
 
@@ -68,7 +76,16 @@ def missing_key() -> PerspectiveError:
 
 
 def invalid_key() -> PerspectiveError:
-    return PerspectiveError("API key not valid. Please pass a valid API key.", http_status=400)
+    # Google's body for a wrong key carries an ErrorInfo whose reason clients match on.
+    info = {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": "API_KEY_INVALID",
+        "domain": "googleapis.com",
+        "metadata": {"service": "commentanalyzer.googleapis.com"},
+    }
+    return PerspectiveError(
+        "API key not valid. Please pass a valid API key.", http_status=400, details=[info]
+    )
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,7 @@ class AnalyzeRequest:
     span_annotations: bool = False
     client_token: str | None = None
     do_not_store: bool = False
+    sent: str = ""  # comment.text as sent: span offsets are UTF-16 offsets into it
 
 
 @dataclass(frozen=True)
@@ -101,12 +119,17 @@ def _object(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
+def _sent_text(body: dict[str, Any]) -> str:
+    # Called after _comment_text has checked it.
+    return str(body["comment"]["text"])
+
+
 def _comment_text(body: dict[str, Any], max_chars: int) -> str:
     comment = _object(body.get("comment"), "comment")
     text, kind = comment.get("text"), comment.get("type", "PLAIN_TEXT")
     if not isinstance(text, str) or not text.strip():
         raise PerspectiveError("Comment must be non-empty.", error_type="COMMENT_EMPTY")
-    if kind not in TEXT_TYPES:
+    if not isinstance(kind, str) or kind not in TEXT_TYPES:
         raise PerspectiveError(f"Invalid value at 'comment.type': {kind!r}.")
     if len(text) > max_chars:
         raise PerspectiveError(
@@ -220,6 +243,7 @@ def parse_analyze(body: Any, *, max_chars: int, supported: tuple[str, ...]) -> A
         span_annotations=_flag(body, "spanAnnotations"),
         client_token=_token(body),
         do_not_store=_flag(body, "doNotStore"),
+        sent=_sent_text(body),
     )
 
 
@@ -243,8 +267,13 @@ def parse_suggest(body: Any, *, max_chars: int, supported: tuple[str, ...]) -> S
     return SuggestRequest(text, labels, languages, detected, _token(body))
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """[begin, end) of each sentence (split after . ! ? … and at line breaks), blanks trimmed."""
+def sentence_spans(text: str, max_spans: int = MAX_SPANS) -> list[tuple[int, int]]:
+    """[begin, end) of each sentence (split after . ! ? … and at line breaks), blanks trimmed.
+
+    Each span is one more model input, so a text of more than `max_spans` sentences gets
+    runs of neighbouring sentences as its spans instead ("a. " * 6000 must not cost 6000
+    model calls).
+    """
     spans, start = [], 0
     for match in [*_SENTENCE_END.finditer(text), None]:
         end = match.start() if match else len(text)
@@ -254,7 +283,26 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             spans.append((start + lead, start + len(piece.rstrip())))
         if match:
             start = match.end()
+    if len(spans) > max_spans:
+        size = -(-len(spans) // max_spans)
+        spans = [
+            (spans[i][0], spans[min(i + size, len(spans)) - 1][1])
+            for i in range(0, len(spans), size)
+        ]
     return spans or [(0, len(text))]
+
+
+def utf16_offsets(text: str) -> list[int]:
+    """The UTF-16 offset of each code-point offset 0..len(text).
+
+    Perspective's begin/end count UTF-16 code units (as JavaScript strings do); Python
+    counts code points, so every character outside the BMP (most emoji) shifts them by one.
+    """
+    offsets, unit = [0], 0
+    for char in text:
+        unit += 2 if ord(char) > 0xFFFF else 1
+        offsets.append(unit)
+    return offsets
 
 
 def _score(value: float) -> dict[str, Any]:
@@ -266,7 +314,11 @@ def analyze_response(
     summary: dict[str, float],
     spans: list[tuple[int, int, dict[str, float]]],
 ) -> dict[str, Any]:
-    """AnalyzeCommentResponse from Civil scores of the whole text and of each span."""
+    """AnalyzeCommentResponse from Civil scores of the whole text and of each span.
+
+    `spans` are code-point offsets into the request's text; the answer gives UTF-16 ones.
+    """
+    units = utf16_offsets(request.sent or request.text)
     scores = {}
     for attribute, threshold in request.attributes.items():
         label = ATTRIBUTES[attribute]
@@ -275,7 +327,7 @@ def analyze_response(
             continue
         scores[attribute] = {
             "spanScores": [
-                {"begin": begin, "end": end, "score": _score(values[label])}
+                {"begin": units[begin], "end": units[end], "score": _score(values[label])}
                 for begin, end, values in spans
             ],
             "summaryScore": _score(summary[label]),

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import HTTPException
 
 from civil.comments import find_comment, submit_comment
 from civil.compat.akismet import (
@@ -72,9 +73,11 @@ def _raw_host() -> str:
 
 
 def _key() -> str | None:
+    # Also the rate limiter's key function: a body it cannot read (not a JSON object, over
+    # the size limit) is left for the view to refuse in Akismet's shape.
     try:
         return key_from(_fields(), _raw_host())
-    except AkismetInvalid:
+    except (AkismetInvalid, HTTPException):
         return None
 
 
@@ -92,6 +95,12 @@ def _site(fields: dict[str, str]) -> KeyedSite:
 def _invalid(exc: AkismetInvalid) -> Response:
     # Akismet answers a bad call with 200 and the word `invalid`; the reason rides in a header.
     return _plain("invalid", **{DEBUG_HEADER: str(exc)})
+
+
+@bp.errorhandler(HTTPException)
+def _http(exc: HTTPException) -> tuple[Response, int]:
+    # E.g. a body over CIVIL_MAX_BODY_BYTES: Akismet's plain-text shape, not Civil's JSON.
+    return _plain("invalid", **{DEBUG_HEADER: exc.description or str(exc.name)}), exc.code or 500
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -168,12 +177,14 @@ def _submit(label: str) -> Response:
 
 
 @bp.post("/1.1/submit-spam")
+@limiter.limit(intake_limit, key_func=lambda: limit_key(_key()))
 def submit_spam() -> Response:
     """Label the comment (or, if Civil never saw it, its text) as spam."""
     return _submit("spam")
 
 
 @bp.post("/1.1/submit-ham")
+@limiter.limit(intake_limit, key_func=lambda: limit_key(_key()))
 def submit_ham() -> Response:
     """Label the comment (or, if Civil never saw it, its text) as ham."""
     return _submit("ham")
@@ -181,9 +192,12 @@ def submit_ham() -> Response:
 
 @bp.post("/1.1/verify-key")
 def verify_key() -> Response:
-    """`valid` when the key is a Civil site's API key."""
+    """`valid` when the key is a Civil site's API key (Akismet also requires `blog`)."""
     try:
-        _site(_fields())
+        fields = _fields()
+        _site(fields)
+        if not fields.get("blog", "").strip():
+            raise AkismetInvalid('Empty "blog" value.')
     except AkismetInvalid as exc:
         return _plain("invalid", **{DEBUG_HEADER: str(exc)})
     return _plain("valid")

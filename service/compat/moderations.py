@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import HTTPException
 
 from civil.compat.moderation import (
     ModerationError,
@@ -19,6 +20,7 @@ from civil.policy import Policy
 from civil.scoring import ScorerUnavailable
 from service.auth import bearer_token
 from service.compat.common import limit_key, site_for_key, sync_scorer
+from service.context import settings
 from service.limits import intake_limit, limiter
 
 bp = Blueprint("moderations", __name__)
@@ -27,6 +29,15 @@ bp = Blueprint("moderations", __name__)
 @bp.errorhandler(ModerationError)
 def _moderation_error(exc: ModerationError) -> tuple[Response, int]:
     return jsonify(exc.body()), exc.http_status
+
+
+@bp.errorhandler(HTTPException)
+def _http(exc: HTTPException) -> tuple[Response, int]:
+    # E.g. a body over CIVIL_MAX_BODY_BYTES: OpenAI's error shape, not Civil's.
+    code = exc.code or 500
+    kind = "invalid_request_error" if code < 500 else "server_error"
+    error = ModerationError(exc.description or str(exc.name), http_status=code, kind=kind)
+    return jsonify(error.body()), code
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -48,7 +59,7 @@ def moderations() -> Response:
             http_status=401,
             code="invalid_api_key",
         )
-    texts = parse_inputs(request.get_json(silent=True))
+    texts = parse_inputs(request.get_json(silent=True), settings().max_comment_chars)
     try:
         scorer = sync_scorer()
     except ScorerUnavailable:

@@ -141,6 +141,11 @@ def schemas() -> dict[str, Any]:
             },
         },
         "AkismetFields": akismet_form,
+        "AkismetVerifyKey": {
+            "type": "object",
+            "required": ["key", "blog"],
+            "properties": {"key": {"type": "string"}, "blog": {"type": "string"}},
+        },
         "ModerationRequest": {
             "type": "object",
             "required": ["input"],
@@ -200,8 +205,8 @@ def schemas() -> dict[str, Any]:
     }
 
 
-def _akismet(summary: str, ok: dict[str, Any]) -> dict[str, Any]:
-    form = {"$ref": REF + "AkismetFields"}
+def _akismet(summary: str, ok: dict[str, Any], schema: str = "AkismetFields") -> dict[str, Any]:
+    form = {"$ref": REF + schema}
     return {
         "post": {
             "tags": ["akismet"],
@@ -275,7 +280,9 @@ def paths() -> dict[str, Any]:
         "/1.1/submit-spam": _akismet("Akismet-compatible spam report", thanks),
         "/1.1/submit-ham": _akismet("Akismet-compatible ham report", thanks),
         "/1.1/verify-key": _akismet(
-            "Akismet-compatible key check", _text("key check", "valid", "invalid")
+            "Akismet-compatible key check",
+            _text("key check", "valid", "invalid"),
+            "AkismetVerifyKey",
         ),
         "/1.2/usage-limit": _akismet(
             "Akismet-compatible usage (Civil sets no limit)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import HTTPException
 
 from civil.compat.discovery import discovery_document
 from civil.compat.perspective import (
@@ -53,6 +54,13 @@ def _languages() -> tuple[str, ...]:
 @bp.errorhandler(PerspectiveError)
 def _perspective_error(exc: PerspectiveError) -> tuple[Response, int]:
     return jsonify(exc.body()), exc.http_status
+
+
+@bp.errorhandler(HTTPException)
+def _http(exc: HTTPException) -> tuple[Response, int]:
+    # E.g. a body over CIVIL_MAX_BODY_BYTES: Google's error shape, not Civil's.
+    error = PerspectiveError(exc.description or str(exc.name), http_status=exc.code or 500)
+    return jsonify(error.body()), error.http_status
 
 
 @bp.errorhandler(RateLimitExceeded)

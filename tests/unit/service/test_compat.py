@@ -118,6 +118,10 @@ def test_verify_key(client, site):
     assert good.data == b"valid" and "X-akismet-debug-help" not in good.headers
     bad = client.post("/1.1/verify-key", data={"key": "civ_nope", "blog": FORM["blog"]})
     assert bad.data == b"invalid" and bad.headers["X-akismet-debug-help"]
+    # Akismet's verify-key takes the key and the blog; a call without the blog is invalid.
+    no_blog = client.post("/1.1/verify-key", data={"key": site.api_key})
+    assert no_blog.data == b"invalid"
+    assert no_blog.headers["X-akismet-debug-help"] == 'Empty "blog" value.'
 
 
 def test_submits_label_the_checked_comment_or_the_bare_text(client, site, db):
@@ -152,6 +156,8 @@ def test_perspective_key_errors_are_googles(client, site):
     wrong = analyze(client, "civ_wrong")
     assert wrong.status_code == 400
     assert wrong.json["error"]["message"] == "API key not valid. Please pass a valid API key."
+    assert wrong.json["error"]["status"] == "INVALID_ARGUMENT"
+    assert wrong.json["error"]["details"][0]["reason"] == "API_KEY_INVALID"
     header_key = client.post(
         "/v1alpha1/comments:analyze",
         json={"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}},
@@ -166,6 +172,9 @@ def test_perspective_scores_with_the_api_process_model(client, site, db):
     answer = analyze(client, site.api_key, spanAnnotations=False)
     spans = answer.json["attributeScores"]["TOXICITY"]["spanScores"]
     assert spans[0]["begin"] == 0 and spans[0]["end"] == len("hello there")
+    # Offsets are UTF-16 units, as Perspective gives them: the emoji counts two.
+    emoji = analyze(client, site.api_key, comment={"text": "hello 😀"})
+    assert emoji.json["attributeScores"]["TOXICITY"]["spanScores"][0]["end"] == 8
     assert count(db) == 0
 
 
@@ -195,6 +204,42 @@ def test_moderation_errors_are_openais(client, site):
     assert ok.status_code == 200 and len(ok.json["results"]) == 3
 
 
+def test_oversized_bodies_are_refused_in_each_apis_shape(client, site, settings, caplog):
+    big = "x" * (settings.max_body_bytes + 1)
+    akismet = client.post(
+        "/1.1/comment-check", data={"api_key": site.api_key, **FORM, "comment_content": big}
+    )
+    assert (akismet.status_code, akismet.data) == (413, b"invalid")
+    assert akismet.mimetype == "text/plain" and akismet.headers["X-akismet-debug-help"]
+    # The rate limiter's key function reads the body too; it must not fail on it.
+    assert not [r for r in caplog.records if r.name == "flask-limiter" and r.exc_info]
+    perspective = client.post(
+        f"/v1alpha1/comments:analyze?key={site.api_key}",
+        data=big,
+        content_type="application/json",
+    )
+    assert perspective.status_code == 413
+    assert perspective.json["error"]["code"] == 413
+    assert perspective.json["error"]["status"] == "INVALID_ARGUMENT"
+    moderation = client.post(
+        "/v1/moderations",
+        data=big,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {site.api_key}"},
+    )
+    assert moderation.status_code == 413
+    assert moderation.json["error"]["type"] == "invalid_request_error"
+
+
+def test_moderation_inputs_are_held_to_the_comment_length_limit(settings, db, site):
+    client = create_app(replace(settings, max_comment_chars=50)).test_client()
+    auth = {"Authorization": f"Bearer {site.api_key}"}
+    ok = client.post("/v1/moderations", json={"input": ["x" * 50]}, headers=auth)
+    assert ok.status_code == 200
+    long = client.post("/v1/moderations", json={"input": ["ok", "x" * 51]}, headers=auth)
+    assert long.status_code == 400 and long.json["error"]["param"] == "input"
+
+
 def test_rate_limits_per_key_answer_in_each_apis_shape(settings, db, site):
     client = create_app(replace(settings, intake_rate_limit="2/minute")).test_client()
     auth = {"Authorization": f"Bearer {site.api_key}"}
@@ -215,8 +260,23 @@ def test_rate_limits_per_key_answer_in_each_apis_shape(settings, db, site):
             assert over.headers["X-akismet-debug-help"].startswith("Rate limit")
 
 
+def test_akismet_submits_are_rate_limited_per_key(settings, db, site):
+    # Each submit stores a feedback row; without a limit one key could write them unbounded.
+    client = create_app(replace(settings, intake_rate_limit="2/minute")).test_client()
+    form = {"api_key": site.api_key, **FORM}
+    for path in ("/1.1/submit-spam", "/1.1/submit-ham"):
+        assert [client.post(path, data=form).status_code for _ in range(2)] == [200, 200]
+        over = client.post(path, data=form)
+        assert over.status_code == 429 and over.headers["X-akismet-debug-help"]
+    assert count(db, Feedback) == 4
+
+
 def test_openapi_documents_every_compat_route(client, app):
     paths = client.get("/openapi.json").json["paths"]
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] in {"perspective", "akismet", "moderations"}:
             assert rule.rule in paths, rule.rule
+    verify = paths["/1.1/verify-key"]["post"]["requestBody"]["content"]
+    schema = verify["application/x-www-form-urlencoded"]["schema"]["$ref"].rsplit("/", 1)[1]
+    spec = client.get("/openapi.json").json["components"]["schemas"][schema]
+    assert spec["required"] == ["key", "blog"]

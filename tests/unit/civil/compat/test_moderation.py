@@ -15,10 +15,15 @@ from civil.policy import DEFAULT_REJECT
 from civil.scoring import TOXICITY_LABELS
 
 
+def parse(body):
+    return parse_inputs(body, max_chars=100)
+
+
 def test_inputs_as_string_list_or_text_parts():
-    assert parse_inputs({"input": "hi"}) == ["hi"]
-    assert parse_inputs({"input": ["a", "b"]}) == ["a", "b"]
-    assert parse_inputs({"input": [{"type": "text", "text": "c"}]}) == ["c"]
+    assert parse({"input": "hi"}) == ["hi"]
+    assert parse({"input": ["a", "b"]}) == ["a", "b"]
+    assert parse({"input": [{"type": "text", "text": "c"}]}) == ["c"]
+    assert parse({"input": "x" * 100}) == ["x" * 100]
 
 
 @pytest.mark.parametrize(
@@ -31,11 +36,14 @@ def test_inputs_as_string_list_or_text_parts():
         {"input": [1]},
         {"input": [{"type": "image_url", "image_url": {"url": "x"}}]},
         {"input": ["x"] * 33},
+        # Each text is held to the comment length limit.
+        {"input": "x" * 101},
+        {"input": ["ok", {"type": "text", "text": "x" * 101}]},
     ],
 )
 def test_bad_inputs_are_openai_errors(body):
     with pytest.raises(ModerationError) as caught:
-        parse_inputs(body)
+        parse(body)
     error = caught.value.body()["error"]
     assert error["type"] == "invalid_request_error" and error["param"] == "input"
 

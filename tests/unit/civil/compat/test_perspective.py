@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from civil.compat.perspective import (
@@ -89,7 +91,17 @@ def test_bad_requests_are_perspective_errors(change, error_type):
         assert details[0]["errorType"] == error_type
 
 
-@pytest.mark.parametrize("bad", [None, [], "x", {"comment": "text"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        None,
+        [],
+        "x",
+        {"comment": "text"},
+        # An unhashable type once reached a dict lookup and answered 500.
+        body(comment={"text": "hi", "type": ["HTML"]}),
+    ],
+)
 def test_payloads_that_are_not_objects_are_refused(bad):
     with pytest.raises(PerspectiveError):
         analyze(bad)
@@ -114,6 +126,17 @@ def test_sentence_spans_cover_each_sentence():
     assert sentence_spans("no end") == [(0, 6)]
 
 
+def test_many_sentences_are_grouped_into_a_bounded_number_of_spans():
+    text = "No. " * 250
+    spans = sentence_spans(text, max_spans=100)
+    assert len(spans) <= 100
+    # Runs of whole sentences, in order, covering every sentence.
+    assert spans[0][0] == 0 and spans[-1][1] == len(text.rstrip())
+    assert all(text[b:e].endswith("No.") for b, e in spans)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
+    assert sum(text[b:e].count("No.") for b, e in spans) == 250
+
+
 def _request(**attributes):
     return AnalyzeRequest(
         text="abc",
@@ -134,6 +157,22 @@ def test_response_drops_attributes_below_their_threshold_and_echoes_the_token():
     assert insult["summaryScore"] == {"value": 0.8, "type": "PROBABILITY"}
     assert insult["spanScores"] == [{"begin": 0, "end": 3, "score": insult["summaryScore"]}]
     assert answer["clientToken"] == "t" and answer["languages"] == ["en"]
+
+
+def test_span_offsets_are_utf16_units_as_perspective_counts_them():
+    # 😀 is one Python character but two UTF-16 units (one more per emoji before a span).
+    sent = "<b>😀 Nice.</b> You 🤬 fool!"
+    parsed = analyze(body(comment={"text": sent, "type": "HTML"}, spanAnnotations=True))
+    assert parsed.sent == sent
+    scores = dict.fromkeys(TOXICITY_LABELS, 0.1)
+    spans = [(b, e, scores) for b, e in sentence_spans(parsed.text)]
+    answer = analyze_response(parsed, scores, spans)
+    units = sent.encode("utf-16-le")
+    pieces = [
+        units[2 * s["begin"] : 2 * s["end"]].decode("utf-16-le")
+        for s in answer["attributeScores"]["TOXICITY"]["spanScores"]
+    ]
+    assert pieces == ["😀 Nice.", "You 🤬 fool!"]
 
 
 def test_suggestscore_maps_attributes_to_labels_and_checks_values():
