@@ -50,6 +50,10 @@ class Settings:
     port: int = 8000
     worker_metrics_port: int = 0
     log_level: str = "INFO"
+    # Signs moderator session cookies and CSRF tokens; empty: a random one kept in data_dir.
+    secret_key: str = ""
+    # Session cookies only over HTTPS (browsers treat http://localhost as secure too).
+    secure_cookies: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
