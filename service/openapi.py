@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from civil.schema import CommentIn, FeedbackIn
+from service import openapi_moderation
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -99,8 +100,16 @@ def _components() -> dict[str, Any]:
             "Error": error,
             "Delivery": delivery,
             "FeedbackIn": FeedbackIn.model_json_schema(),
+            **openapi_moderation.components(),
         },
-        "securitySchemes": {"siteKey": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {
+            "siteKey": {"type": "http", "scheme": "bearer"},
+            "moderatorToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "civmod_… token from `civil moderators create`",
+            },
+        },
     }
 
 
@@ -210,6 +219,7 @@ def spec() -> dict[str, Any]:
                     },
                 }
             },
+            **openapi_moderation.paths(),
             "/healthz": {
                 "get": {
                     "security": [],
