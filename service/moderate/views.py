@@ -78,7 +78,7 @@ def _guard() -> Response | None:
     if g.moderator is None and request.endpoint not in PUBLIC:
         if _wants_json():
             return error_response(401, "unauthorized", "log in first")
-        return redirect(url_for(".login", next=request.full_path))
+        return redirect(url_for(".login", next=request.full_path.rstrip("?")))
     return None
 
 

@@ -29,10 +29,11 @@
     if (!el) return;
     items().forEach((i) => i.classList.remove("current"));
     el.classList.add("current");
+    const changed = el.dataset.id !== currentId;
+    currentId = el.dataset.id;
     el.focus();
     el.scrollIntoView({ block: "nearest" });
-    currentId = el.dataset.id;
-    claim(el);
+    if (changed) claim(el);
   }
 
   function current() {
@@ -50,7 +51,8 @@
     const card = form.closest("article.item");
     const data = new FormData(form);
     data.set("action", action);
-    const resp = await fetch(form.action, { method: "POST", body: data, headers });
+    // getAttribute: form.action would be the buttons named "action".
+    const resp = await fetch(form.getAttribute("action"), { method: "POST", body: data, headers });
     const body = await resp.json();
     if (!resp.ok) {
       announce(body.message);
