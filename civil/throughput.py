@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -63,15 +63,22 @@ def last_hour(db: Database) -> dict[str, Any]:
             .order_by(Comment.decided_at.desc())
             .limit(LATENCY_SAMPLE)
         ).all()
-    latencies = [
-        (decided - received_at).total_seconds()
-        for received_at, decided, decision in pairs
-        if decided is not None and (decision or {}).get("decided_by") == "auto"
-    ]
+    latencies, by_whom = [], {"auto": 0, "moderator": 0}
+    for received_at, _decided, decision in pairs:
+        decision = decision or {}
+        whom = decision.get("decided_by") or "auto"
+        by_whom[whom] = by_whom.get(whom, 0) + 1
+        # A moderator's decision keeps the automatic one under "auto": latency is the machine's.
+        auto = decision if decision.get("decided_by") == "auto" else decision.get("auto") or {}
+        if auto.get("decided_at"):
+            decided_auto = datetime.fromisoformat(auto["decided_at"].replace("Z", "+00:00"))
+            latencies.append((decided_auto - received_at).total_seconds())
     return {
         "received": received,
         "decided": int(sum(by_status.values())),
         "by_status": {k: int(v) for k, v in by_status.items()},
+        "by_whom": by_whom,
+        "per_minute": round(sum(by_status.values()) / 60, 2),
         "latency_p50_s": _percentile(latencies, 0.50),
         "latency_p95_s": _percentile(latencies, 0.95),
         "latency_samples": len(latencies),

@@ -184,7 +184,14 @@ def test_review_approve_reject_bulk_and_ops_in_chromium(
     assert rude.locator("mark").count() >= 1
     assert "dumb" in " ".join(rude.locator("mark").all_inner_texts()).lower()
     assert page.locator(f"#item-{ids['kind']} blockquote.quote").is_visible()
+    page.set_viewport_size({"width": 1280, "height": 1500})
     page.screenshot(path=str(shots / "queue.png"), full_page=False)
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(f"{server.url}/moderate/comments/{ids['rude']}")
+    assert "dumb" in " ".join(page.locator("p.content mark").all_inner_texts()).lower()
+    assert page.locator("tr.crossed-hold", has_text="toxicity").count() >= 1
+    page.screenshot(path=str(shots / "item.png"), full_page=True)
+    page.goto(f"{server.url}/moderate")
 
     # Keyboard: j focuses the first (oldest) item, a approves it.
     page.keyboard.press("j")
@@ -215,7 +222,6 @@ def test_review_approve_reject_bulk_and_ops_in_chromium(
     # Item detail of the reply: parent shown; approving it tells the parent's author.
     page.goto(f"{server.url}/moderate/comments/{ids['reply']}")
     assert "In reply to Ann Reader" in page.locator(".parent").inner_text()
-    page.screenshot(path=str(shots / "item.png"), full_page=True)
     page.get_by_role("button", name="Approve a", exact=True).click()
     page.locator("#status", has_text="Approved").wait_for()
     replies = receiver.wait_for(
@@ -255,6 +261,7 @@ def test_review_approve_reject_bulk_and_ops_in_chromium(
     log_in(page, server.url, "admin@example.org")
     page.goto(f"{server.url}/moderate/ops")
     assert page.locator("td.ok", has_text="online").count() >= 1
+    assert page.locator("#ops-p50").inner_text().endswith(" s")
     page.screenshot(path=str(shots / "ops.png"), full_page=True)
     page.close()
     assert {p.name for p in shots.glob("*.png")} == {
