@@ -105,6 +105,8 @@ class Comment(Base):
         Index("ix_comments_queue", "status", "received_at", "id"),
         Index("ix_comments_site_queue", "site_id", "status", "received_at", "id"),
         Index("ix_comments_site_decided", "site_id", "status", "decided_at", "id"),
+        Index("ix_comments_decided", "status", "decided_at", "id"),
+        Index("ix_comments_author_queue", "author_id", "status", "received_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)

@@ -88,6 +88,8 @@ def upgrade() -> None:
         batch.create_index("ix_comments_queue", ["status", "received_at", "id"])
         batch.create_index("ix_comments_site_queue", ["site_id", "status", "received_at", "id"])
         batch.create_index("ix_comments_site_decided", ["site_id", "status", "decided_at", "id"])
+        batch.create_index("ix_comments_decided", ["status", "decided_at", "id"])
+        batch.create_index("ix_comments_author_queue", ["author_id", "status", "received_at", "id"])
     op.create_table(
         "moderators",
         sa.Column("id", ID, autoincrement=True, nullable=False),
@@ -167,6 +169,8 @@ def downgrade() -> None:
     op.drop_index("ix_moderators_token_prefix", "moderators")
     op.drop_table("moderators")
     with op.batch_alter_table("comments") as batch:
+        batch.drop_index("ix_comments_author_queue")
+        batch.drop_index("ix_comments_decided")
         batch.drop_index("ix_comments_site_decided")
         batch.drop_index("ix_comments_site_queue")
         batch.drop_index("ix_comments_queue")
