@@ -8,6 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -24,8 +25,13 @@ MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_CHARS = 10
 TOKEN_PREFIX_LEN = 12
-# Verified when the email is unknown, so a wrong email costs as long as a wrong password.
-_DUMMY_HASH = HASHER.hash(secrets.token_hex(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified when the email is unknown, so a wrong email costs as long as a wrong password.
+    # Built on first use: workers import this module and never log anyone in.
+    return HASHER.hash(secrets.token_hex(16))
 
 
 class LockedOut(CivilError):
@@ -110,7 +116,7 @@ def login(session: Session, email: str, password: str) -> Identity:
     moderator = session.scalar(select(Moderator).where(Moderator.email == email.strip().lower()))
     if moderator is None:
         with contextlib.suppress(VerificationError):
-            HASHER.verify(_DUMMY_HASH, password)
+            HASHER.verify(_dummy_hash(), password)
         raise Unauthorized("wrong email or password")
     if moderator.locked_until is not None and moderator.locked_until > now:
         raise LockedOut(
