@@ -26,8 +26,10 @@ def secret_key(settings: Settings) -> str:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
-        tmp.write_text(secrets.token_urlsafe(48))
-        tmp.chmod(0o600)
+        # Created 0600 from the start: the key is never readable by anyone else, even briefly.
+        handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "w") as out:
+            out.write(secrets.token_urlsafe(48))
         try:
             # link() is atomic and refuses to overwrite: concurrent processes agree on one key.
             os.link(tmp, path)

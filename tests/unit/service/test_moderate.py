@@ -164,3 +164,45 @@ def test_bulk_preview_changes_nothing(web, db, site):
         data={"view": "held", "action": "approve", "expected": "2", "csrf_token": token},
     )
     assert b'data-applied="2"' in r.data
+
+
+def test_admin_replays_a_dead_letter_from_the_ops_page(web, db, site):
+    from civil.callbacks import build_events
+    from civil.models import Event
+
+    comment_id = decided_comment(db, site.site_id, toxicity=0.7)
+    with db.session() as session:
+        [event] = build_events(session, session.get(Comment, comment_id))
+        event.status = "dead"
+        event_id = event.id
+    moderator(db, "root@example.org", [], admin=True)
+    log_in(web, "root@example.org")
+    page = web.get("/moderate/ops").get_data(as_text=True)
+    assert event_id in page and "Replay" in page
+    r = web.post(f"/moderate/ops/deliveries/{event_id}/replay", data={"csrf_token": csrf_of(page)})
+    assert r.status_code == 303
+    with db.session() as session:
+        assert session.get(Event, event_id).status == "pending"
+
+
+def test_audit_page_and_item_trail_show_the_action(web, db, site):
+    comment_id = decided_comment(db, site.site_id, toxicity=0.7, id="audited")
+    moderator(db, "m@example.org", [site.site_id])
+    log_in(web, "m@example.org")
+    token = csrf_of(web.get("/moderate").get_data(as_text=True))
+    web.post(
+        f"/moderate/comments/{comment_id}/action",
+        data={"action": "ban", "reason": "abusive", "note": "threats", "csrf_token": token},
+    )
+    audit = web.get("/moderate/audit").get_data(as_text=True)
+    assert "audited" in audit and "ban" in audit and "threats" in audit
+    trail = web.get(f"/moderate/comments/{comment_id}").get_data(as_text=True)
+    assert "held → rejected" in trail and "author none → banned" in trail
+
+
+def test_secret_key_is_created_once_and_private(settings):
+    from service.moderate import secret_key
+
+    first = secret_key(settings)
+    assert first == secret_key(settings) and len(first) > 40
+    assert (settings.data_dir / "secret_key").stat().st_mode & 0o077 == 0
