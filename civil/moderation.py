@@ -683,6 +683,7 @@ def act(
     note: str | None = None,
     *,
     bulk_id: str | None = None,
+    expect_status: str | None = None,
 ) -> Outcome:
     """Apply one moderator action: state, audit row, feedback label and outbox events, together.
 
@@ -692,6 +693,13 @@ def act(
     comment = visible_comment(session, who, comment_id)
     _check_claim(session, who, comment_id)
     before_status, revision = comment.status, comment.revision
+    if expect_status is not None and before_status != expect_status:
+        # The moderator (or the bulk filter) saw another state: someone decided it meanwhile.
+        raise Conflict(
+            f"the comment is {before_status} now, not {expect_status}; reload it",
+            {"id": comment_id, "status": before_status},
+            code="changed",
+        )
     before: dict[str, Any] = {
         "status": before_status,
         "decided_by": (comment.decision or {}).get("decided_by"),
@@ -811,7 +819,14 @@ def bulk(
             # and reported, the rest still go through.
             with session.begin_nested():
                 outcome = act(
-                    session, who, comment_id, action, reason, note, bulk_id=result.bulk_id
+                    session,
+                    who,
+                    comment_id,
+                    action,
+                    reason,
+                    note,
+                    bulk_id=result.bulk_id,
+                    expect_status=flt.view,
                 )
             result.applied.append(outcome)
         except Conflict as exc:

@@ -88,6 +88,10 @@ ACTION_IN = {
         },
         "note": {"type": "string", "maxLength": 2000},
         "site_id": {"type": "string", "description": "makes {id} the site's comment id"},
+        "expect_status": {
+            "type": "string",
+            "description": "the status you saw; another status now answers 409 changed",
+        },
     },
 }
 OUTCOME = {

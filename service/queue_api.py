@@ -88,7 +88,13 @@ def actions(comment_id: str) -> Response:
             moderation.release(session, who, internal)
             return jsonify({"id": internal, "released": True})
         outcome = moderation.act(
-            session, who, internal, action, _text(body, "reason"), _text(body, "note")
+            session,
+            who,
+            internal,
+            action,
+            _text(body, "reason"),
+            _text(body, "note"),
+            expect_status=_text(body, "expect_status"),
         )
     # After the commit: the events are already in the outbox.
     send_deliveries(outcome.event_ids)

@@ -246,6 +246,7 @@ def action(comment_id: int) -> Any:
             form.get("action", ""),
             form.get("reason") or None,
             form.get("note") or None,
+            expect_status=form.get("expect_status") or None,
         )
     # After the commit: the events are in the outbox, so a lost send is re-sent by the dispatcher.
     send_deliveries(outcome.event_ids)

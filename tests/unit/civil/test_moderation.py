@@ -137,16 +137,16 @@ def test_approve_records_audit_feedback_and_outbox_events(db: Database, site: Cr
         assert comment is not None and comment.status == "approved"
         assert comment.decision["decided_by"] == "moderator"
         assert comment.decision["auto"]["action"] == "hold"
-        events = {e.type: e for e in session.scalars(select(Event).where(Event.comment_id == reply))}
+        events = {
+            e.type: e for e in session.scalars(select(Event).where(Event.comment_id == reply))
+        }
         assert set(events) == {"comment.decided", "comment.moderated", "comment.reply_approved"}
         assert events["comment.moderated"].payload["data"]["decision"]["decided_by"] == "moderator"
         assert events["comment.reply_approved"].payload["data"]["parent_author"]["name"] == "Pat"
         [entry] = session.scalars(select(AuditEntry))
         assert (entry.actor, entry.action, entry.note) == (me.email, "approve", "fine in context")
         assert entry.before["status"] == "held" and entry.after["status"] == "approved"
-        labels = {
-            (f.kind, f.label, f.value) for f in session.scalars(select(Feedback))
-        }
+        labels = {(f.kind, f.label, f.value) for f in session.scalars(select(Feedback))}
         assert labels == {("spam", "ham", None), ("toxicity", "toxicity", 0.0)}
         assert parent != reply
 
@@ -329,3 +329,31 @@ def test_recently_decided_view_is_newest_first(db: Database, site: Credentials) 
         assert [r.id for r in rows] == [ids[2], ids[0], ids[1]]
         since = moderation.QueueFilter(view="approved", since=utcnow() - timedelta(hours=1))
         assert moderation.queue_count(session, me, since) == 3
+
+
+def test_an_action_on_what_the_moderator_did_not_see_is_refused(
+    db: Database, site: Credentials
+) -> None:
+    comment_id = decided_comment(db, site.site_id, toxicity=0.7)
+    alice = who(db, [site.site_id])
+    bob = who(db, [site.site_id], "bob@example.org")
+    with db.session() as session:
+        moderation.act(session, alice, comment_id, "approve", expect_status="held")
+    with db.session() as session, pytest.raises(Conflict) as refused:
+        moderation.act(session, bob, comment_id, "reject", "other", expect_status="held")
+    assert refused.value.code == "changed"
+
+
+def test_bulk_apply_counts_again_and_leaves_newly_decided_alone(db: Database, site: Credentials) -> None:
+    ids = [decided_comment(db, site.site_id, toxicity=0.7) for _ in range(3)]
+    me = who(db, [site.site_id])
+    flt = moderation.QueueFilter()
+    with db.session() as session:
+        matched = moderation.bulk(session, me, flt, "approve").matched
+        # Another moderator rejects one after the count, inside this transaction's view.
+        with db.session() as other:
+            other.execute(text(f"UPDATE comments SET status = 'rejected' WHERE id = {ids[1]}"))
+        done = moderation.bulk(session, me, flt, "approve", dry_run=False, expected=matched - 1)
+    assert sorted(o.id for o in done.applied) == [ids[0], ids[2]]
+    with db.session() as session:
+        assert session.get(Comment, ids[1]).status == "rejected"  # type: ignore[union-attr]
