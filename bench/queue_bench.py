@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from civil import moderation
+from civil import moderation, review
 from civil.db import Database
 from civil.migrate import upgrade
 from civil.models import Article, Author, Comment, Site
@@ -153,7 +153,7 @@ def run(db: Database, n: int) -> dict[str, Any]:
 
         def rendered_page() -> Any:
             rows, _ = moderation.queue_page(session, admin, held, None, 25)
-            return [moderation.item_view(session, c, full=False) for c in rows]
+            return [review.item_view(session, c, full=False) for c in rows]
 
         out["timings"] = {
             "first_page_held": timed(page(held)),

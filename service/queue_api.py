@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from civil import moderation, moderators
+from civil import moderation, moderators, review
 from civil.errors import CivilError, InvalidInput
 from civil.moderators import Identity
 from service.auth import bearer_token
@@ -57,9 +57,7 @@ def queue() -> Response:
     with database().session() as session:
         who = _identity(session)
         rows, next_cursor = moderation.queue_page(session, who, flt, cursor, int(raw_limit))
-        items = [
-            moderation.queue_item_json(moderation.item_view(session, c, full=False)) for c in rows
-        ]
+        items = [review.queue_item_json(review.item_view(session, c, full=False)) for c in rows]
         return jsonify({"items": items, "next_cursor": next_cursor, "filter": flt.to_dict()})
 
 

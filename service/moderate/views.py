@@ -24,7 +24,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from civil import moderation, moderators, throughput
+from civil import moderation, moderators, review, throughput
 from civil.callbacks import replay_event
 from civil.errors import CivilError
 from civil.moderators import Identity
@@ -174,7 +174,7 @@ def _page(flt: moderation.QueueFilter, cursor: str | None) -> dict[str, Any]:
     with database().session() as db_session:
         rows, next_cursor = moderation.queue_page(db_session, who(), flt, cursor, PAGE)
         return {
-            "items": [moderation.item_view(db_session, c, full=False) for c in rows],
+            "items": [review.item_view(db_session, c, full=False) for c in rows],
             "next_cursor": next_cursor,
             "total": moderation.queue_count(db_session, who(), flt),
             "sites": moderation.moderator_sites(db_session, who()),
@@ -220,7 +220,7 @@ def item(comment_id: int) -> str:
                 moderation.claim(db_session, who(), comment_id)
         except CivilError:
             pass  # someone else has it: the page says who
-        view = moderation.item_view(db_session, comment)
+        view = review.item_view(db_session, comment)
     return render_template(
         "item.html", item=view, reject_reasons=moderation.REJECT_REASONS, detail=True
     )
@@ -254,7 +254,7 @@ def action(comment_id: int) -> Any:
     if _wants_json():
         with database().session() as db_session:
             comment = moderation.visible_comment(db_session, who(), comment_id)
-            view = moderation.item_view(db_session, comment, full=False)
+            view = review.item_view(db_session, comment, full=False)
         html = render_template(
             "_item.html", item=view, reject_reasons=moderation.REJECT_REASONS, done=message
         )
@@ -279,7 +279,7 @@ def bulk_preview() -> str:
     with database().session() as db_session:
         result = moderation.bulk(db_session, who(), flt, action_name, reason, note, dry_run=True)
         sample, _ = moderation.queue_page(db_session, who(), flt, None, 5)
-        sample_views = [moderation.item_view(db_session, c, full=False) for c in sample]
+        sample_views = [review.item_view(db_session, c, full=False) for c in sample]
     return render_template(
         "bulk.html",
         result=result.to_dict(),
@@ -327,7 +327,7 @@ def bulk_apply() -> str:
 def audit() -> str:
     """The latest moderator actions on this moderator's sites."""
     with database().session() as db_session:
-        entries = [moderation.audit_view(e) for e in moderation.recent_audit(db_session, who())]
+        entries = [review.audit_view(e) for e in moderation.recent_audit(db_session, who())]
     return render_template("audit.html", entries=entries)
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from civil import moderation
+from civil import moderation, review
 from civil.comments import gather_facts, submit_comment
 from civil.db import Database
 from civil.errors import Conflict, InvalidInput, NotFound
@@ -198,7 +198,7 @@ def test_a_claim_keeps_other_moderators_off(db: Database, site: Credentials) -> 
         assert refused.value.details["claimed_by"] == "alice@example.org"
         with pytest.raises(Conflict):
             moderation.act(session, bob, comment_id, "approve")
-        view = moderation.item_view(session, session.get(Comment, comment_id))  # type: ignore[arg-type]
+        view = review.item_view(session, session.get(Comment, comment_id))  # type: ignore[arg-type]
         assert view["claimed_by"] == "alice@example.org"
     with db.session() as session:
         # An expired claim is anybody's.
@@ -252,31 +252,6 @@ def test_audit_log_is_append_only(db: Database, site: Credentials) -> None:
     for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
         with pytest.raises(DatabaseError), db.session() as session:
             session.execute(text(statement))
-
-
-def test_item_view_has_scores_thresholds_spans_and_history(db: Database, site: Credentials) -> None:
-    author = {"id": "u-h", "name": "Hal"}
-    earlier = decided_comment(db, site.site_id, toxicity=0.7, author=author)
-    with db.session() as session:
-        moderation.act(session, who(db, [site.site_id]), earlier, "reject", "offensive")
-    comment_id = decided_comment(
-        db,
-        site.site_id,
-        toxicity=0.7,
-        spans=[[4, 10]],
-        author=author,
-        content="You idiots, honestly.",
-        inline_quote="the council voted",
-    )
-    with db.session() as session:
-        view = moderation.item_view(session, session.get(Comment, comment_id))  # type: ignore[arg-type]
-    assert [p for p, marked in view["segments"] if marked] == ["idiots"]
-    toxicity = next(s for s in view["scores"] if s["label"] == "toxicity")
-    assert (toxicity["crossed"], toxicity["hold"], toxicity["reject"]) == ("hold", 0.6, 0.92)
-    assert view["author"]["counts"]["rejected"] == 1 and view["author"]["total"] == 2
-    assert view["author"]["recent_rejection_rate"] == 1.0
-    assert view["inline_quote"] == "the council voted"
-    assert [r["code"] for r in view["reasons"]] == ["toxic"]
 
 
 @pytest.mark.parametrize(
@@ -344,7 +319,9 @@ def test_an_action_on_what_the_moderator_did_not_see_is_refused(
     assert refused.value.code == "changed"
 
 
-def test_bulk_apply_counts_again_and_leaves_newly_decided_alone(db: Database, site: Credentials) -> None:
+def test_bulk_apply_counts_again_and_leaves_newly_decided_alone(
+    db: Database, site: Credentials
+) -> None:
     ids = [decided_comment(db, site.site_id, toxicity=0.7) for _ in range(3)]
     me = who(db, [site.site_id])
     flt = moderation.QueueFilter()
