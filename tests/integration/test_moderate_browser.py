@@ -299,4 +299,9 @@ def test_csrf_refusal_and_site_isolation_in_chromium(
     page.get_by_role("button", name="Approve a", exact=True).click()
     page.locator("#status", has_text="refused").wait_for()
     assert status_of(stack, ids["b-1"]) == "held"
+
+    # A new held comment appears without a reload (the list polls every 10 s).
+    post_all(stack, site_b, [comment_body(id="b-2", content="Arrived while the page was open")])
+    page.locator("#queue article.item", has_text="Arrived while").wait_for(timeout=25_000)
+    assert page.locator("#queue-count").inner_text().startswith("2 comments")
     page.close()
