@@ -299,6 +299,27 @@ def moderators_create(email: str, password: str, site_ids: tuple[str, ...], admi
     _print(out)
 
 
+@moderators_group.command("rotate-token")
+@click.option("--email", required=True)
+def moderators_rotate_token(email: str) -> None:
+    """Issue a new API token (the old one stops working); prints it."""
+    from sqlalchemy import select
+
+    from civil.errors import NotFound
+    from civil.models import Moderator
+    from civil.moderators import rotate_token
+
+    try:
+        with _database().session() as session:
+            found = session.scalar(select(Moderator.id).where(Moderator.email == email.lower()))
+            if found is None:
+                raise NotFound("no such moderator", {"email": email})
+            out = {"email": email.lower(), "token": rotate_token(session, found)}
+    except Exception as exc:
+        _fail(exc)
+    _print(out)
+
+
 @moderators_group.command("list")
 def moderators_list() -> None:
     """List accounts with their sites (never passwords or tokens)."""

@@ -5,6 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from civil.errors import Unauthorized
 from civil.moderators import attempt_login, by_token
 from cli.main import main
 
@@ -83,3 +84,25 @@ def test_refusals_exit_with_the_error_shape(run, site):
         ok=False,
     )
     assert json.loads(again.output)["error"] == "conflict"
+
+
+def test_rotate_token_replaces_the_old_one(run, db, site):
+    created = json.loads(
+        run(
+            "moderators",
+            "create",
+            "--email",
+            "r@x.org",
+            "--password",
+            "long enough 1",
+            "--site",
+            site.site_id,
+        ).output
+    )
+    rotated = json.loads(run("moderators", "rotate-token", "--email", "R@x.org").output)
+    with db.session() as session:
+        assert by_token(session, rotated["token"]).email == "r@x.org"
+        with pytest.raises(Unauthorized):
+            by_token(session, created["token"])
+    missing = run("moderators", "rotate-token", "--email", "nobody@x.org", ok=False)
+    assert json.loads(missing.output)["error"] == "not_found"
