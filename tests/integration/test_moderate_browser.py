@@ -21,7 +21,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from civil.models import AuditEntry, Comment
+from civil.models import AuditEntry, Comment, Event
 from cli.supervisor import api_command
 from tests.factories import comment_body
 from tests.integration.conftest import ROOT, Stack
@@ -130,6 +130,19 @@ def log_in(page: Any, url: str, email: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("heading", name="Review queue").wait_for()
+
+
+def wait_dead_letter(stack: Stack, site_id: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with stack.db.session() as session:
+            found = session.scalar(
+                select(Event.id).where(Event.site_id == site_id, Event.status == "dead")
+            )
+        if found:
+            return str(found)
+        time.sleep(0.2)
+    raise AssertionError(f"no dead letter for {site_id}: {stack.logs()}")
 
 
 def status_of(stack: Stack, comment_id: int) -> str:
@@ -254,6 +267,16 @@ def test_review_approve_reject_bulk_and_ops_in_chromium(
     ]
     assert len({e.bulk_id for e in entries[3:]}) == 1 and len(entries) == 6
 
+    # A second site whose endpoint answers 410 Gone: its callback is dead-lettered.
+    gone = Receiver().start()
+    try:
+        gone.script.append((410, {}))
+        gazette = stack.site(gone, **POLICY)
+        post_all(stack, gazette, [comment_body(id="g-1", content="A comment on the Gazette")])
+        dead_id = wait_dead_letter(stack, gazette.site_id)
+    finally:
+        gone.stop()
+
     # Ops is for admins only.
     page.goto(f"{server.url}/moderate/ops")
     assert page.locator("[data-code=http_error]").is_visible()
@@ -262,7 +285,10 @@ def test_review_approve_reject_bulk_and_ops_in_chromium(
     page.goto(f"{server.url}/moderate/ops")
     assert page.locator("td.ok", has_text="online").count() >= 1
     assert page.locator("#ops-p50").inner_text().endswith(" s")
+    assert page.locator(f"tr:has-text('{dead_id}') button", has_text="Replay").is_visible()
     page.screenshot(path=str(shots / "ops.png"), full_page=True)
+    page.locator(f"tr:has-text('{dead_id}') button", has_text="Replay").click()
+    page.locator("#status", has_text=f"Delivery {dead_id} queued again").wait_for()
     page.close()
     assert {p.name for p in shots.glob("*.png")} == {
         "queue.png",
