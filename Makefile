@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration lint bench bench-models clean
+.PHONY: help install run test test-unit test-integration lint bench bench-models bench-queue clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ bench: install ## Start a service, post comments at a rate, print latency and th
 
 bench-models: install ## Toxicity models: comments/s single and batched, p50/p95 per comment
 	$(BIN)/python bench/models_bench.py
+
+bench-queue: install ## Moderator queue at 100k comments (SQLite; BENCH_QUEUE_ARGS="--pg postgresql://…/postgres")
+	$(BIN)/python bench/queue_bench.py $(BENCH_QUEUE_ARGS)
 
 clean: ## Remove ./var (embedded database, broker, metrics)
 	rm -rf var

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from civil.db import Database
 from civil.errors import NotFound
-from civil.models import Article, Author, Comment, Site, utcnow
+from civil.models import Article, Author, AuthorStanding, Comment, Site, utcnow
 from civil.rules import RuleFacts
 from civil.schema import ArticleIn, AuthorIn, CommentIn
 
@@ -164,7 +164,19 @@ def gather_facts(session: Session, comment: Comment, repeat_window_minutes: int)
         if comment.ip
         else 0
     )
-    return RuleFacts(same_text_recent=same, author_last_minute=by_author, ip_last_minute=by_ip)
+    standing = (
+        session.scalar(
+            select(AuthorStanding.standing).where(AuthorStanding.author_id == comment.author_id)
+        )
+        if comment.author_id
+        else None
+    )
+    return RuleFacts(
+        same_text_recent=same,
+        author_last_minute=by_author,
+        ip_last_minute=by_ip,
+        author_standing=standing,
+    )
 
 
 def stranded_comments(

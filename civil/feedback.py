@@ -106,6 +106,27 @@ def record_toxicity_label(
     return row
 
 
+def record_moderation_label(
+    session: Session, comment: Comment, label: str, actor: str | None = None
+) -> Feedback:
+    """Store a moderator's judgement that is neither spam nor toxicity (the caller commits)."""
+    author = comment.author
+    row = Feedback(
+        site_id=comment.site_id,
+        comment_id=comment.id,
+        kind="moderation",
+        label=label[:40],
+        source="moderator",
+        actor=actor,
+        text=comment.content,
+        author_email=author.email if author else None,
+        author_url=author.url if author else None,
+        ip=comment.ip,
+    )
+    session.add(row)
+    return row
+
+
 def site_labels(session: Session, site_id: str, kind: str = "spam") -> list[Feedback]:
     """A site's labels of one kind, oldest first (the newest label for a comment wins)."""
     query = (

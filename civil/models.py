@@ -101,6 +101,12 @@ class Comment(Base):
         Index("ix_comments_site_hash", "site_id", "content_hash"),
         Index("ix_comments_site_author_received", "site_id", "author_id", "received_at"),
         Index("ix_comments_site_ip_received", "site_id", "ip", "received_at"),
+        # The moderator queue pages by (received_at, id) or (decided_at, id) within a status.
+        Index("ix_comments_queue", "status", "received_at", "id"),
+        Index("ix_comments_site_queue", "site_id", "status", "received_at", "id"),
+        Index("ix_comments_site_decided", "site_id", "status", "decided_at", "id"),
+        Index("ix_comments_decided", "status", "decided_at", "id"),
+        Index("ix_comments_author_queue", "author_id", "status", "received_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
@@ -129,6 +135,9 @@ class Comment(Base):
     # A worker that takes this comment into a batch leases it so others skip it meanwhile.
     claimed_until: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
+    # Reason families of the decision (",toxic,spam,"): the queue filters on it with LIKE
+    # instead of searching the JSON decision, the same way on PostgreSQL and SQLite.
+    reason_tags: Mapped[str | None] = mapped_column(String(200))
 
     article: Mapped[Article | None] = relationship(lazy="joined")
     author: Mapped[Author | None] = relationship(lazy="joined")
@@ -180,6 +189,86 @@ class WorkerHeartbeat(Base):
     models: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Moderator(Base):
+    """A person who reviews comments; sees only their sites unless an admin."""
+
+    __tablename__ = "moderators"
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    token_prefix: Mapped[str | None] = mapped_column(String(16), index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class ModeratorSite(Base):
+    __tablename__ = "moderator_sites"
+
+    moderator_id: Mapped[int] = mapped_column(
+        ForeignKey("moderators.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class AuthorStanding(Base):
+    """A moderator's verdict on an author: trusted, premoderated or banned."""
+
+    __tablename__ = "author_standings"
+
+    author_id: Mapped[int] = mapped_column(
+        ForeignKey("authors.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    standing: Mapped[str] = mapped_column(String(16))  # trusted | premoderated | banned
+    actor: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewClaim(Base):
+    """A moderator holding a comment for a few minutes so nobody else reviews it meanwhile."""
+
+    __tablename__ = "review_claims"
+
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    moderator_id: Mapped[int] = mapped_column(ForeignKey("moderators.id", ondelete="CASCADE"))
+    moderator_email: Mapped[str] = mapped_column(String(320))
+    expires_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One moderator action; rows are only ever inserted (who, what, before -> after, why)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_site_created", "site_id", "created_at"),
+        Index("ix_audit_comment", "comment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(String(40))
+    # Plain ids, no foreign keys: the trail outlives the rows it describes.
+    comment_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    comment_external_id: Mapped[str | None] = mapped_column(String(200))
+    author_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    bulk_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Feedback(Base):

@@ -13,6 +13,7 @@ from civil.callbacks import build_events
 from civil.comments import gather_facts
 from civil.db import Database
 from civil.models import Comment, Site, utcnow
+from civil.moderation import reason_tags
 from civil.policy import Decision, Policy, Reason, decide
 from civil.quoting import mask_quotes
 from civil.rules import evaluate_rules, heuristic_spam_score, plain_text
@@ -202,6 +203,7 @@ def record(db: Database, job: Job, decision: Decision) -> Decided | None:
                 decision=decision.to_dict(),
                 decided_at=decision.decided_at,
                 claimed_until=None,
+                reason_tags=reason_tags(decision.to_dict()),
             )
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]

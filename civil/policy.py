@@ -171,7 +171,11 @@ def decide(
         reasons += toxicity_reasons(policy, toxicity or {})
     reasons += spam_reasons(policy, spam)
     action: Action = max((r.action for r in reasons), key=SEVERITY.__getitem__, default="approve")
-    if action == "approve" and policy.mode == "pre":
+    # A moderator-trusted author skips holds (and pre-moderation); a reject still rejects.
+    trusted = any(r.code == "author_trusted" for r in reasons)
+    if action == "hold" and trusted:
+        action = "approve"
+    if action == "approve" and policy.mode == "pre" and not trusted:
         action = "hold"
         reasons.append(Reason("premoderation", "site pre-moderates every comment", "hold"))
     if not reasons:

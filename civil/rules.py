@@ -60,6 +60,16 @@ class RuleFacts:
     same_text_recent: int = 0
     author_last_minute: int = 0
     ip_last_minute: int = 0
+    # A moderator's verdict on the author: trusted | premoderated | banned | None.
+    author_standing: str | None = None
+
+
+# trusted: hold becomes approve (policy.decide); premoderated: always hold; banned: reject.
+STANDING_HITS: dict[str, tuple[str, str, Action]] = {
+    "trusted": ("author_trusted", "a moderator trusts this author", "approve"),
+    "premoderated": ("author_premoderated", "a moderator pre-moderates this author", "hold"),
+    "banned": ("author_banned", "a moderator banned this author", "reject"),
+}
 
 
 def evaluate_rules(
@@ -67,6 +77,8 @@ def evaluate_rules(
 ) -> list[Reason]:
     """Every rule the comment trips, each with the action it asks for."""
     hits: list[Reason] = []
+    if facts.author_standing in STANDING_HITS:
+        hits.append(Reason(*STANDING_HITS[facts.author_standing]))
     text = normalize(plain_text(content, content_type))
     word_rules: tuple[tuple[list[str], str, Action], ...] = (
         (policy.banned_words, "banned_word", "reject"),

@@ -60,6 +60,10 @@ class Settings:
     sync_toxicity_model: str = "linear"
     # Languages (comma-separated primary tags) the Perspective endpoint accepts.
     compat_languages: str = "en"
+    # Signs moderator session cookies and CSRF tokens; empty: a random one kept in data_dir.
+    secret_key: str = ""
+    # Session cookies only over HTTPS (browsers treat http://localhost as secure too).
+    secure_cookies: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -17,12 +17,24 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["civil"] = {"settings": settings, "db": Database(settings)}
 
-    from service import comments, compat, deliveries, errors, intake, limits, ops, queue
+    from service import (
+        comments,
+        compat,
+        deliveries,
+        errors,
+        intake,
+        limits,
+        moderate,
+        ops,
+        queue,
+        queue_api,
+    )
 
     errors.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
-    for module in (intake, comments, deliveries, ops):
+    for module in (intake, comments, deliveries, ops, queue_api):
         app.register_blueprint(module.bp)
     compat.init_app(app)
+    moderate.init_app(app)
     return app

@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from civil.schema import CommentIn, FeedbackIn
+from service import openapi_moderation
 from service.compat import openapi as compat_openapi
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -101,8 +102,16 @@ def _components() -> dict[str, Any]:
             "Delivery": delivery,
             "FeedbackIn": FeedbackIn.model_json_schema(),
             **compat_openapi.schemas(),
+            **openapi_moderation.components(),
         },
-        "securitySchemes": {"siteKey": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {
+            "siteKey": {"type": "http", "scheme": "bearer"},
+            "moderatorToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "civmod_… token from `civil moderators create`",
+            },
+        },
     }
 
 
@@ -212,6 +221,7 @@ def spec() -> dict[str, Any]:
                     },
                 }
             },
+            **openapi_moderation.paths(),
             "/healthz": {
                 "get": {
                     "security": [],

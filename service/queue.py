@@ -8,7 +8,7 @@ from celery import Celery
 from flask import Flask, current_app
 
 from civil.settings import Settings
-from civil.tasknames import SCORE_COMMENT, SCORING
+from civil.tasknames import DELIVER_EVENT, DELIVERY, SCORE_COMMENT, SCORING
 
 log = logging.getLogger("civil.api")
 # Fail fast when the broker is down: the row is already committed and the sweeper re-queues it.
@@ -48,3 +48,22 @@ def enqueue_scoring(comment_id: int, revision: int) -> bool:
             "enqueue failed; the sweeper will re-queue: %s", exc, extra={"comment_id": comment_id}
         )
         return False
+
+
+def send_deliveries(event_ids: list[str]) -> None:
+    """Queue delivery of events already committed to the outbox (the dispatcher covers a miss)."""
+    if not event_ids:
+        return
+    producer: Celery = current_app.extensions["civil"]["producer"]
+    for event_id in event_ids:
+        try:
+            producer.send_task(
+                DELIVER_EVENT,
+                args=(event_id,),
+                queue=DELIVERY,
+                retry=True,
+                retry_policy=PUBLISH_RETRY,
+            )
+        except Exception as exc:
+            log.warning("delivery enqueue failed; the dispatcher will send it: %s", exc)
+            return

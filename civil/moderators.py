@@ -1,0 +1,183 @@
+"""Moderator accounts: argon2 password hashes, lock-out after failed logins, API tokens."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civil.db import Database
+from civil.errors import CivilError, Conflict, InvalidInput, NotFound, Unauthorized
+from civil.models import Moderator, ModeratorSite, Site, utcnow
+
+HASHER = PasswordHasher()
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_CHARS = 10
+TOKEN_PREFIX_LEN = 12
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified when the email is unknown, so a wrong email costs as long as a wrong password.
+    # Built on first use: workers import this module and never log anyone in.
+    return HASHER.hash(secrets.token_hex(16))
+
+
+class LockedOut(CivilError):
+    status, code = 429, "locked_out"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is acting, and on which sites (None: an admin, every site)."""
+
+    id: int
+    email: str
+    is_admin: bool
+    site_ids: frozenset[str] | None = field(default=None)
+
+    def may_see(self, site_id: str) -> bool:
+        return self.site_ids is None or site_id in self.site_ids
+
+
+def new_token() -> str:
+    return "civmod_" + secrets.token_urlsafe(32)
+
+
+def _hash_token(token: str) -> str:
+    # Tokens carry 256 random bits: a fast hash is enough, as for site API keys.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _identity(session: Session, moderator: Moderator) -> Identity:
+    if moderator.is_admin:
+        return Identity(moderator.id, moderator.email, True, None)
+    sites = session.scalars(
+        select(ModeratorSite.site_id).where(ModeratorSite.moderator_id == moderator.id)
+    )
+    return Identity(moderator.id, moderator.email, False, frozenset(sites))
+
+
+def create_moderator(
+    session: Session, email: str, password: str, site_ids: list[str], admin: bool = False
+) -> tuple[Moderator, str]:
+    """Create an account and return it with its API token (shown only now)."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise InvalidInput("email is not an address", {"email": email})
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD_CHARS} characters")
+    if not admin and not site_ids:
+        raise InvalidInput("a moderator needs at least one --site (or --admin)")
+    for site_id in site_ids:
+        if session.get(Site, site_id) is None:
+            raise NotFound("no such site", {"site_id": site_id})
+    if session.scalar(select(Moderator.id).where(Moderator.email == email)) is not None:
+        raise Conflict("a moderator with this email exists", {"email": email})
+    token = new_token()
+    moderator = Moderator(
+        email=email,
+        password_hash=HASHER.hash(password),
+        is_admin=admin,
+        token_prefix=token[:TOKEN_PREFIX_LEN],
+        token_hash=_hash_token(token),
+        failed_logins=0,
+    )
+    session.add(moderator)
+    session.flush()
+    session.add_all(ModeratorSite(moderator_id=moderator.id, site_id=s) for s in set(site_ids))
+    return moderator, token
+
+
+def rotate_token(session: Session, moderator_id: int) -> str:
+    """Issue a new API token; the old one stops working."""
+    moderator = session.get(Moderator, moderator_id)
+    if moderator is None:
+        raise NotFound("no such moderator", {"id": moderator_id})
+    token = new_token()
+    moderator.token_prefix, moderator.token_hash = token[:TOKEN_PREFIX_LEN], _hash_token(token)
+    return token
+
+
+def login(session: Session, email: str, password: str) -> Identity:
+    """Check a password; count failures and lock the account after too many (caller commits)."""
+    now = utcnow()
+    moderator = session.scalar(select(Moderator).where(Moderator.email == email.strip().lower()))
+    if moderator is None:
+        with contextlib.suppress(VerificationError):
+            HASHER.verify(_dummy_hash(), password)
+        raise Unauthorized("wrong email or password")
+    if moderator.locked_until is not None and moderator.locked_until > now:
+        raise LockedOut(
+            "too many failed logins; try again later",
+            {"locked_until": moderator.locked_until.isoformat()},
+        )
+    try:
+        HASHER.verify(moderator.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        moderator.failed_logins += 1
+        if moderator.failed_logins >= MAX_FAILED_LOGINS:
+            moderator.locked_until, moderator.failed_logins = now + LOCKOUT, 0
+        raise Unauthorized("wrong email or password") from None
+    if HASHER.check_needs_rehash(moderator.password_hash):
+        moderator.password_hash = HASHER.hash(password)
+    moderator.failed_logins, moderator.locked_until, moderator.last_login_at = 0, None, now
+    return _identity(session, moderator)
+
+
+def attempt_login(db: Database, email: str, password: str) -> Identity:
+    """Log in; a failed attempt is committed too, so the lock-out counter really counts."""
+    with db.session() as session:
+        try:
+            return login(session, email, password)
+        except Unauthorized as exc:
+            failure = exc
+    raise failure
+
+
+def by_token(session: Session, token: str | None) -> Identity:
+    """The moderator owning an API token, or 401."""
+    if not token or not token.startswith("civmod_"):
+        raise Unauthorized("missing or wrong moderator token")
+    candidates = session.scalars(
+        select(Moderator).where(Moderator.token_prefix == token[:TOKEN_PREFIX_LEN])
+    )
+    digest = _hash_token(token)
+    for moderator in candidates:
+        if moderator.token_hash and hmac.compare_digest(moderator.token_hash, digest):
+            return _identity(session, moderator)
+    raise Unauthorized("missing or wrong moderator token")
+
+
+def by_id(session: Session, moderator_id: int) -> Identity | None:
+    """The moderator behind a session cookie (None when the account is gone)."""
+    moderator = session.get(Moderator, moderator_id)
+    return _identity(session, moderator) if moderator is not None else None
+
+
+def list_moderators(session: Session) -> list[dict[str, Any]]:
+    """Every account with its sites (never hashes or tokens)."""
+    out = []
+    for moderator in session.scalars(select(Moderator).order_by(Moderator.email)):
+        ident = _identity(session, moderator)
+        out.append(
+            {
+                "id": moderator.id,
+                "email": moderator.email,
+                "admin": moderator.is_admin,
+                "sites": sorted(ident.site_ids) if ident.site_ids is not None else "all",
+                "last_login_at": moderator.last_login_at,
+            }
+        )
+    return out
