@@ -1,0 +1,313 @@
+"""What one comment says about itself: links, author, gibberish, greetings, off-topic selling.
+
+Everything here is a pure function of the comment and its article; state that other comments
+or moderators built up (velocity, near-duplicates, reputation) arrives as ``SpamFacts``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from civil.spam.normalize import clean, unicode_clean
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'\]\)]+", re.IGNORECASE)
+_HREF = re.compile(r"<a\s[^>]*href\s*=\s*[\"']?([^\"'\s>]+)", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+_EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
+_BARE_DOMAIN = re.compile(
+    r"(?<![\w@./-])((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
+    r"(?:com|net|org|info|biz|ru|xyz|top|io|ly|co|us|cn|site|online|shop|store|club|click|"
+    r"link|win|loan|live|life|icu|buzz|cam|tk|ml|ga|cf|gq|pw|su|vip|bid|in|me|tv|cc|ws))"
+    r"(/[^\s<>\"']*)?(?![\w-])",
+    re.IGNORECASE,
+)
+_WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_VOWELS = frozenset("aeiouy")
+MIN_GIBBERISH_LETTERS = 15
+_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
+
+SHORTENERS = _words(
+    """
+    bit.ly tinyurl.com goo.gl t.co ow.ly is.gd buff.ly rebrand.ly cutt.ly shorturl.at
+    tiny.cc bit.do rb.gy t.ly s.id v.gd adf.ly shorte.st bc.vc lnkd.in db.tt qr.ae po.st
+    x.co tr.im cli.gs u.to soo.gd clck.ru linktr.ee tiny.one shrtco.de urlz.fr
+    """
+)
+SUSPICIOUS_TLDS = _words(
+    """
+    xyz top click link win loan icu buzz cam tk ml ga cf gq pw su bid vip work
+    """
+)
+# Second-level suffixes under which the registrable domain has three labels.
+_TWO_LEVEL = _words(
+    """
+    co.uk org.uk ac.uk com.au net.au co.nz co.in com.br co.jp com.cn
+    """
+)
+FREEMAIL = _words(
+    """
+    gmail.com googlemail.com yahoo.com hotmail.com outlook.com live.com msn.com aol.com
+    icloud.com me.com mail.com gmx.de gmx.net web.de proton.me protonmail.com yandex.ru
+    mail.ru qq.com 163.com
+    """
+)
+GREETING_WORDS = _words(
+    """
+    hi hello hey hiya greetings dear admin nice great good awesome cool wow amazing
+    excellent fantastic wonderful superb brilliant lovely useful helpful informative
+    interesting post posts article articles blog site website page content info
+    information read reading writing write share sharing shared thanks thank thx you
+    your for this the a an is it its it's what such very really so much keep up work job
+    i i'm like love enjoyed found just and of to my on here there man buddy guys all
+    everyone friend friends sir bro
+    """
+)
+# Words of polite marketing: each is a cue, several together in an unrelated comment are spam.
+COMMERCIAL_WORDS = _words(
+    """
+    buy cheap cheapest discount discounts price prices pricing offer offers deal deals
+    sale sales order shop store service services company companies business businesses
+    seo marketing loan loans credit casino bet betting crypto bitcoin forex invest
+    investment investing trading trader income earn earning money profit profits visit
+    click subscribe free quality affordable professional solution solutions customer
+    customers product products brand agency ranking traffic backlink backlinks essay
+    essays replica pills pharmacy supplement supplements hire contact whatsapp telegram
+    promo coupon delivery shipping guarantee guaranteed expert experts clinic repair
+    repairs cleaning plumbing lawyer lawyers insurance mortgage rent rental hosting
+    download app apps provider providers install installation website websites online dm
+    kindly viagra cialis weight diet dating escort escorts wholesale supplier suppliers
+    manufacturer agent agents consultation bonus jackpot reviews review payday cash
+    """
+)
+COMMERCIAL_PHRASES = (
+    "check out",
+    "visit our",
+    "visit my",
+    "our company",
+    "our website",
+    "our services",
+    "we offer",
+    "we provide",
+    "contact us",
+    "feel free to",
+    "best quality",
+    "click here",
+    "for more info",
+    "call now",
+    "order now",
+    "limited time",
+    "per month",
+    "work from home",
+    "make money",
+    "sign up",
+)
+STOPWORDS = _words(
+    """
+    the a an and or but if then than that this these those is are was were be been being
+    have has had do does did of to in on at by for with from as it its it's i you he she
+    we they me him her us them my your his our their what which who whom whose when
+    where why how all any both each few more most other some such no nor not only own
+    same so too very can will just should now also into about over after before again
+    there here out up down off would could may might must shall one get got like just
+    really even much many well still dont don't im i'm its
+    """
+)
+
+
+@dataclass(frozen=True)
+class SpamInput:
+    """One comment as the spam scorer sees it (copied out of the database)."""
+
+    content: str
+    content_type: str = "text/plain"
+    honeypot: str | None = None
+    author_name: str | None = None
+    author_email: str | None = None
+    author_url: str | None = None
+    ip: str | None = None
+    article_title: str | None = None
+    article_text: str | None = None
+    is_reply: bool = False
+
+
+@dataclass(frozen=True)
+class Features:
+    """Signals the comment carries by itself."""
+
+    model_text: str
+    links: tuple[str, ...]
+    domains: tuple[str, ...]
+    shorteners: int
+    suspicious_tlds: int
+    link_char_ratio: float
+    obfuscated_links: int
+    unicode_tricks: bool
+    email_domain: str | None
+    disposable_email: bool
+    author_url_domain: str | None
+    author_url_linked: bool
+    author_name_spammy: bool
+    honeypot: bool
+    gibberish: float
+    greeting_only: bool
+    relevance: float | None  # share of the comment's content words found in the article
+    commercial_cues: int
+    content_words: int
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def disposable_domains() -> frozenset[str]:
+    """Disposable e-mail domains from the maintained `disposable-email-domains` package."""
+    from disposable_email_domains import blocklist
+
+    return frozenset(blocklist)
+
+
+def registrable_domain(host: str) -> str:
+    """The domain a site owner registers (``shop.example.co.uk`` -> ``example.co.uk``)."""
+    host = host.lower().strip(".").split(":")[0]
+    host = host.removeprefix("www.")
+    labels = host.split(".")
+    keep = 3 if ".".join(labels[-2:]) in _TWO_LEVEL else 2
+    return ".".join(labels[-keep:])
+
+
+def url_domain(url: str) -> str | None:
+    """The registrable domain of a URL or bare domain, or None when there is no host."""
+    rest = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url.strip(), flags=re.IGNORECASE)
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0].split("@")[-1]
+    if "." not in host or not re.fullmatch(r"[\w.-]+(?::\d+)?", host):
+        return None
+    return registrable_domain(host)
+
+
+def find_links(text: str, raw: str, content_type: str) -> list[str]:
+    """URLs, bare domains and HTML anchors, each once, in order of appearance."""
+    found = [m.group(0).rstrip(".,;:!?") for m in _URL.finditer(text)]
+    stripped = _URL.sub(" ", text)
+    found += [m.group(0).rstrip(".,;:!?") for m in _BARE_DOMAIN.finditer(stripped)]
+    if content_type == "text/html":
+        found += [html.unescape(m.group(1)) for m in _HREF.finditer(raw)]
+    return list(dict.fromkeys(found))
+
+
+def gibberish_score(text: str) -> float:
+    """Share of the letters in Latin words that no language would write (0 clean .. 1 mash).
+
+    A word (4+ characters) counts as gibberish when it has no vowel, a run of five
+    consonants, or mixes letters and digits at random. Non-Latin scripts are never gibberish here.
+    """
+    words = [w for w in re.findall(r"[A-Za-z0-9]{4,}", text) if not w.isdigit()]
+    # Too little text to judge ("hmmm", "tldr"): interjections are not gibberish.
+    if sum(map(len, words)) < MIN_GIBBERISH_LETTERS:
+        return 0.0
+    bad = letters = 0
+    for word in words:
+        letters += len(word)
+        lower = word.lower()
+        alpha = re.sub(r"\d", "", lower)
+        digits = len(lower) - len(alpha)
+        if (
+            not _VOWELS.intersection(alpha)
+            or _CONSONANT_RUN.search(alpha)
+            or (digits >= 2 and len(alpha) >= 2 and re.search(r"\d[a-z]+\d", lower))
+        ):
+            bad += len(word)
+    return bad / letters
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ers", "ies", "ed", "er", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased, crudely stemmed words that carry meaning (no stopwords, 3+ letters)."""
+    return [
+        _stem(w)
+        for w in (m.group(0).lower() for m in _WORDS.finditer(text))
+        if len(w) >= 3 and w not in STOPWORDS
+    ]
+
+
+@lru_cache(maxsize=256)
+def _article_vocabulary(title: str, text: str) -> frozenset[str]:
+    # Cached: a busy article gets many comments, and its text is the same each time.
+    return frozenset(content_words(unicode_clean(f"{title} {text[:20000]}")))
+
+
+def commercial_cues(text: str) -> int:
+    """How many marketing words and phrases the text uses."""
+    lower = text.lower()
+    words = sum(1 for w in _WORDS.findall(lower) if w in COMMERCIAL_WORDS)
+    return words + sum(1 for phrase in COMMERCIAL_PHRASES if phrase in lower)
+
+
+def _greeting_only(text_without_links: str) -> bool:
+    words = [w.lower() for w in _WORDS.findall(text_without_links)]
+    return 0 < len(words) <= 14 and all(w in GREETING_WORDS for w in words)
+
+
+def _author_name_spammy(name: str | None) -> bool:
+    if not name:
+        return False
+    cleaned = unicode_clean(name)
+    return (
+        bool(_URL.search(cleaned) or _BARE_DOMAIN.search(cleaned))
+        or commercial_cues(cleaned) >= 2
+        or len(cleaned.split()) > 5
+    )
+
+
+def extract(item: SpamInput) -> Features:
+    """Every self-contained signal of one comment."""
+    visible = item.content
+    if item.content_type == "text/html":
+        visible = html.unescape(_TAG.sub(" ", item.content))
+    cleaned = clean(visible)
+    links = find_links(cleaned.text, item.content, item.content_type)
+    domains = tuple(dict.fromkeys(d for d in map(url_domain, links) if d))
+    without_links = _BARE_DOMAIN.sub(" ", _URL.sub(" ", cleaned.text))
+    without_links = _EMAIL.sub(" ", without_links)
+    link_chars = max(len(cleaned.text.strip()) - len(" ".join(without_links.split())), 0)
+    email_domain = None
+    if item.author_email and "@" in item.author_email:
+        email_domain = item.author_email.rsplit("@", 1)[1].strip().lower() or None
+    author_domain = url_domain(item.author_url) if item.author_url else None
+    words = content_words(without_links)
+    relevance = None
+    if (item.article_title or item.article_text) and words:
+        vocabulary = _article_vocabulary(item.article_title or "", item.article_text or "")
+        relevance = sum(1 for w in words if w in vocabulary) / len(words)
+    return Features(
+        model_text=cleaned.model_text,
+        links=tuple(links),
+        domains=domains,
+        shorteners=sum(1 for d in domains if d in SHORTENERS),
+        suspicious_tlds=sum(1 for d in domains if d.rsplit(".", 1)[-1] in SUSPICIOUS_TLDS),
+        link_char_ratio=link_chars / max(len(cleaned.text.strip()), 1),
+        obfuscated_links=cleaned.obfuscated_links,
+        unicode_tricks=cleaned.unicode_tricks,
+        email_domain=email_domain,
+        disposable_email=bool(email_domain and email_domain in disposable_domains()),
+        author_url_domain=author_domain,
+        author_url_linked=bool(author_domain and author_domain in domains),
+        author_name_spammy=_author_name_spammy(item.author_name),
+        honeypot=bool(item.honeypot and item.honeypot.strip()),
+        gibberish=gibberish_score(without_links),
+        greeting_only=_greeting_only(without_links),
+        relevance=relevance,
+        commercial_cues=commercial_cues(without_links),
+        content_words=len(words),
+    )
