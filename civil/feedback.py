@@ -6,9 +6,13 @@ rows only, so one site's labels never change another site's decisions.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civil.comments import find_comment
+from civil.db import Database
 from civil.models import Comment, Feedback
 from civil.spam.service import learn_label
 
@@ -88,3 +92,20 @@ def site_labels(session: Session, site_id: str, kind: str = "spam") -> list[Feed
         .order_by(Feedback.created_at, Feedback.id)
     )
     return list(session.scalars(query))
+
+
+def label_comment(
+    db: Database, site_id: str, external_id: str, label: str, source: str = "site"
+) -> dict[str, Any]:
+    """Label a site's comment by its external id in one transaction; the JSON answer."""
+    with db.session() as session:
+        comment = find_comment(session, site_id, external_id)
+        row = record_spam_label(session, comment, label, source, actor=f"{source}:{site_id}")
+        session.flush()
+        return {
+            "id": external_id,
+            "label": row.label,
+            "source": row.source,
+            "feedback_id": row.id,
+            "recorded_at": row.created_at.isoformat().replace("+00:00", "Z"),
+        }

@@ -17,11 +17,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["civil"] = {"settings": settings, "db": Database(settings)}
 
-    from service import comments, deliveries, errors, intake, limits, ops, queue
+    from service import comments, deliveries, errors, feedback, intake, limits, ops, queue
 
     errors.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
-    for module in (intake, comments, deliveries, ops):
+    for module in (intake, comments, feedback, deliveries, ops):
         app.register_blueprint(module.bp)
     return app

@@ -32,6 +32,13 @@ _BARE_DOMAIN = re.compile(
 _WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _VOWELS = frozenset("aeiouy")
 MIN_GIBBERISH_LETTERS = 15
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_PATH_START = re.compile(r"[/?#]")
+_HOST = re.compile(r"[\w.-]+(?::\d+)?")
+_ELONGATED = re.compile(r"([A-Za-z])\1{2,}")
+_ALNUM4 = re.compile(r"[A-Za-z0-9]{4,}")
+_DIGIT = re.compile(r"\d")
+_DIGIT_SANDWICH = re.compile(r"\d[a-z]+\d")
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
 
 SHORTENERS = _words(
@@ -109,6 +116,12 @@ COMMERCIAL_PHRASES = (
     "make money",
     "sign up",
 )
+# "Our fitters are certified", "we stock 100 oils": a business speaking about itself.
+_BUSINESS_VOICE = re.compile(
+    r"\b(?:our|we)\s+(?:\w+\s+)?(?:team|clinic|studio|shop|store|showroom|workshop|company|"
+    r"experts?|fitters|designers|tutors|services?|products?|tours|offer|provide|stock|sell|"
+    r"build|make|teach|install|specialise|specialize)\b"
+)
 STOPWORDS = _words(
     """
     the a an and or but if then than that this these those is are was were be been being
@@ -183,9 +196,9 @@ def registrable_domain(host: str) -> str:
 
 def url_domain(url: str) -> str | None:
     """The registrable domain of a URL or bare domain, or None when there is no host."""
-    rest = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url.strip(), flags=re.IGNORECASE)
-    host = re.split(r"[/?#]", rest, maxsplit=1)[0].split("@")[-1]
-    if "." not in host or not re.fullmatch(r"[\w.-]+(?::\d+)?", host):
+    rest = _SCHEME.sub("", url.strip())
+    host = _PATH_START.split(rest, maxsplit=1)[0].split("@")[-1]
+    if "." not in host or not _HOST.fullmatch(host):
         return None
     return registrable_domain(host)
 
@@ -206,7 +219,8 @@ def gibberish_score(text: str) -> float:
     A word (4+ characters) counts as gibberish when it has no vowel, a run of five
     consonants, or mixes letters and digits at random. Non-Latin scripts are never gibberish here.
     """
-    words = [w for w in re.findall(r"[A-Za-z0-9]{4,}", text) if not w.isdigit()]
+    # Elongation ("sooooo", "wowwww") is emphasis, not gibberish: runs shrink to one letter.
+    words = [w for w in _ALNUM4.findall(_ELONGATED.sub(r"\1", text)) if not w.isdigit()]
     # Too little text to judge ("hmmm", "tldr"): interjections are not gibberish.
     if sum(map(len, words)) < MIN_GIBBERISH_LETTERS:
         return 0.0
@@ -214,17 +228,18 @@ def gibberish_score(text: str) -> float:
     for word in words:
         letters += len(word)
         lower = word.lower()
-        alpha = re.sub(r"\d", "", lower)
+        alpha = _DIGIT.sub("", lower)
         digits = len(lower) - len(alpha)
         if (
             not _VOWELS.intersection(alpha)
             or _CONSONANT_RUN.search(alpha)
-            or (digits >= 2 and len(alpha) >= 2 and re.search(r"\d[a-z]+\d", lower))
+            or (digits >= 2 and len(alpha) >= 2 and _DIGIT_SANDWICH.search(lower))
         ):
             bad += len(word)
     return bad / letters
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     for suffix in ("ing", "ers", "ies", "ed", "er", "es", "s"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
@@ -248,10 +263,11 @@ def _article_vocabulary(title: str, text: str) -> frozenset[str]:
 
 
 def commercial_cues(text: str) -> int:
-    """How many marketing words and phrases the text uses."""
+    """How many marketing words and phrases, and sentences in a business's voice, it uses."""
     lower = text.lower()
     words = sum(1 for w in _WORDS.findall(lower) if w in COMMERCIAL_WORDS)
-    return words + sum(1 for phrase in COMMERCIAL_PHRASES if phrase in lower)
+    voice = len(_BUSINESS_VOICE.findall(lower))
+    return words + voice + sum(1 for phrase in COMMERCIAL_PHRASES if phrase in lower)
 
 
 def _greeting_only(text_without_links: str) -> bool:

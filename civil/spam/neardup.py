@@ -32,9 +32,10 @@ _TOKEN = re.compile(r"\w+")
 
 
 @lru_cache(maxsize=1)
-def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    # Built once per process: MinHash would otherwise draw them again for every text.
-    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32").permutations
+def _minhash() -> MinHash:
+    # One per process, cleared before each text: building a MinHash draws (or parses) its
+    # permutations, which costs more than hashing a comment's shingles.
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")
 
 
 def shingles(text: str) -> list[bytes]:
@@ -50,7 +51,8 @@ def signature(text: str) -> np.ndarray | None:
     grams = shingles(text)
     if not grams:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_permutations(), scheme="affine32")
+    minhash = _minhash()
+    minhash.clear()
     minhash.update_batch(grams)
     return minhash.hashvalues.astype(np.uint32)
 

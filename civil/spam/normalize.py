@@ -9,7 +9,6 @@ every spam signal and the text model read, so an evasion can only raise the scor
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 # Private helpers of the toxicity normaliser: the same NFKC/invisible/confusable tables, so
@@ -73,6 +72,10 @@ def unicode_clean(text: str) -> str:
     return _confusable_stage(_unicode_stage(text)[0])
 
 
+def _unicode_only(text: str) -> str:
+    return text if text.isascii() else _unicode_stage(text)[0]
+
+
 def restore_urls(text: str) -> tuple[str, int]:
     """Rewrite obfuscated URLs as plain ones; return the text and how many were rewritten."""
     count = 0
@@ -97,28 +100,33 @@ def restore_urls(text: str) -> tuple[str, int]:
     return text, count
 
 
-def _has_tricks(original: str) -> bool:
-    """Invisible characters, styled letters (full-width, math) or look-alikes inside words."""
+# Invisible format characters, and letters styled to dodge filters (full-width, circled,
+# mathematical alphanumerics): NFKC maps the styled ones back to ASCII.
+# Only inside a word: a byte-order mark or joiner at the start or between emoji is an
+# artifact of the poster's software, not an evasion.
+_INVISIBLE = re.compile(
+    "(?<=\\w)[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+(?=\\w)"
+)
+_STYLED = re.compile("[\uff21-\uff3a\uff41-\uff5a\u24b6-\u24e9\U0001d400-\U0001d7ff]")
+
+
+def _has_tricks(original: str, unicode_text: str) -> bool:
+    """Invisible characters, styled letters or look-alikes inside words."""
     if original.isascii():
         return False
-    for ch in original:
-        if unicodedata.category(ch) == "Cf":
-            return True
-        if ch.isalpha() and not ch.isascii():
-            styled = unicodedata.normalize("NFKC", ch)
-            if styled != ch and styled.isascii():
-                return True
-    unicode_text = _unicode_stage(original)[0]
+    if _INVISIBLE.search(original) or _STYLED.search(original):
+        return True
     return _confusable_stage(unicode_text) != unicode_text
 
 
 def clean(text: str) -> Cleaned:
     """Undo every evasion ``text`` uses (see the module docstring)."""
-    unicode_text = unicode_clean(text)
+    nfkc = _unicode_only(text)
+    unicode_text = nfkc if nfkc.isascii() else _confusable_stage(nfkc)
     restored, obfuscated = restore_urls(unicode_text)
     return Cleaned(
         text=restored,
         model_text=normalize_text(restored),
         obfuscated_links=obfuscated,
-        unicode_tricks=_has_tricks(text),
+        unicode_tricks=_has_tricks(text, nfkc),
     )

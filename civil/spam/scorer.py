@@ -18,8 +18,8 @@ Terms (log-odds; the model card has the reasoning and measures each family):
 - honeypot: +9 when the hidden field was filled.
 - gibberish: 5g - 1 when a share g >= 0.4 of the letters sit in unpronounceable words.
 - greeting: +3.0 for a greetings-only comment with a link or an author URL.
-- offtopic: 1 + 0.5 per sales cue (at most 4) when under 10 % of its words appear in the
-  article and it has 2+ sales cues; -0.5 when 30 %+ do (it discusses the article).
+- offtopic: 0.5 + 0.75 per sales cue (at most 4) when under 10 % of its words appear in the
+  article and it has a sales cue; -0.5 when 30 %+ do (it discusses the article).
 - velocity: +0.6 per comment beyond 3 by the author in 10 min, +0.5 per comment beyond 5 from
   the IP in 10 min (3 at most each); +0.8 (k - 1), at most 3.2, when k other comments linked
   the same domain within the hour.
@@ -173,8 +173,8 @@ def _content(f: Features, has_author_url: bool) -> list[Signal]:
     if f.greeting_only and (f.links or has_author_url):
         out.append(Signal("greeting", "spam_greeting_link", 3.0, "only a greeting, plus a link"))
     if f.relevance is not None and f.content_words >= 6:
-        if f.relevance < 0.1 and f.commercial_cues >= 2:
-            value = min(1.0 + 0.5 * f.commercial_cues, 4.0)
+        if f.relevance < 0.1 and f.commercial_cues >= 1:
+            value = min(0.5 + 0.75 * f.commercial_cues, 4.0)
             detail = (
                 f"sales text ({f.commercial_cues} cues) unrelated to the article "
                 f"({f.relevance:.0%} of its words appear there)"

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civil.models import Comment, utcnow
+from civil.models import Comment, Feedback, utcnow
 from civil.settings import Settings
 from civil.spam import neardup, reputation, velocity
 from civil.spam.features import Features, SpamInput, extract
@@ -160,3 +161,25 @@ def learn_label(session: Session, comment: Comment, label: str, previous: str | 
             label=label,
             now=utcnow(),
         )
+
+
+def labelled_sites(session: Session) -> list[str]:
+    """Sites that have given at least one spam/ham label."""
+    query = select(Feedback.site_id).where(Feedback.kind == "spam").distinct()
+    return sorted(session.scalars(query))
+
+
+def site_training_rows(session: Session, site_id: str) -> list[tuple[str, str]]:
+    """(text, label) of one site's spam labels; a comment's newest label wins."""
+    query = (
+        select(Feedback)
+        .where(Feedback.site_id == site_id, Feedback.kind == "spam")
+        .order_by(Feedback.created_at, Feedback.id)
+    )
+    latest: dict[object, tuple[str, str]] = {}
+    for row in session.scalars(query):
+        latest[row.comment_id if row.comment_id is not None else ("row", row.id)] = (
+            row.text,
+            row.label,
+        )
+    return list(latest.values())
