@@ -1,7 +1,8 @@
 """Near-duplicate texts: MinHash signatures (datasketch) and LSH bands stored in the database.
 
-A signature is 64 MinHash values over the text's word 3-shingles. It is cut into 16 bands of
-4 values; two texts sharing any band are candidates (likely from Jaccard ≈ 0.5 up), and the
+A signature is 64 MinHash values over the text's word 3-shingles. It is cut into 32 bands of
+2 values; two texts sharing any band are candidates (over 90 % likely from Jaccard 0.3 up,
+well under 1 % for unrelated texts), and the
 signatures then estimate their Jaccard similarity. Bands live in ``spam_bands`` so every API
 and worker process, on SQLite or PostgreSQL, shares one index: recent posts (a rolling
 ``WINDOW``, all sites, for counting copies) and texts a site labelled (that site only).
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from civil.models import SpamBand, SpamFingerprint
 
 NUM_PERM = 64
-BANDS = 16
+BANDS = 32
 ROWS = NUM_PERM // BANDS
 SEED = 17
 MIN_WORDS = 6  # shorter texts ("thanks!", "great post") repeat innocently
