@@ -75,14 +75,22 @@ def load_shared(root: Path = DEFAULT_DATA) -> list[Example]:
 
 
 def dedupe(rows: Sequence[Example]) -> list[Example]:
-    """Keep the first of each cleaned text; drop texts labelled both ways."""
+    """Keep the first of each cleaned text; drop texts labelled both ways.
+
+    A site's own label (group ``site``) wins over the shared data's for the same text.
+    """
     seen: dict[str, Example] = {}
     conflicted: set[str] = set()
     for row in rows:
         key = " ".join(clean(row.text).model_text.lower().split())
-        if key in seen and seen[key].spam != row.spam:
-            conflicted.add(key)
-        seen.setdefault(key, row)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = row
+        elif first.spam != row.spam:
+            if row.group == "site" and first.group != "site":
+                seen[key] = row
+            elif first.group != "site" or row.group == "site":
+                conflicted.add(key)
     return [row for key, row in seen.items() if key not in conflicted and key]
 
 
