@@ -26,9 +26,9 @@ Terms (log-odds; the model card has the reasoning and measures each family):
 - duplicate: +1.5 per other article or site that got a near-identical text (Jaccard >= 0.7)
   in the last 24 h, at most 4.5.
 - reputation: +5 sim for a near-duplicate (Jaccard >= 0.5) of a text this site labelled
-  spam, -3 for one (Jaccard >= 0.8) it labelled ham; per link domain, author URL domain, e-mail, e-mail domain and IP the site
-  labelled s times spam and h times ham, w ln((s + 1/4) / (h + 1/4)) with w = 2, 2, 2, 1.5,
-  1, the total held within [-4, 6].
+  spam, -3 for one (Jaccard >= 0.8) it labelled ham; per link domain, author URL domain,
+  e-mail, e-mail domain and IP the site labelled s times spam and h times ham,
+  w ln((s + 1/4) / (h + 1/4)) with w = 2, 2, 2, 1.5, 1, the total held within [-4, 6].
 """
 
 from __future__ import annotations
