@@ -385,6 +385,8 @@ def models_train_spam(data_root: Path | None, site_ids: tuple[str, ...], base_on
 
     settings = _settings()
     root = data_root or train.DEFAULT_DATA
+    if not (root / "youtube").is_dir():
+        raise click.ClickException(f"no spam training data at {root} (expected youtube/ and sms/)")
     results: dict[str, Any] = {}
     if not site_ids:
         results["base"] = train.train(Path(settings.model_dir) / "spam", root)

@@ -106,3 +106,8 @@ def test_train_spam_base_only_writes_to_the_model_dir(
     out = json.loads(run("models", "train-spam", "--data", str(data_root), "--base-only").output)
     assert set(out) == {"base"} and out["base"]["rows"] > 90
     assert (tmp_path / "models" / "spam" / "weights.npz").exists()
+
+
+def test_train_spam_without_data_says_so(run, tmp_path):
+    result = run("models", "train-spam", "--data", str(tmp_path / "nowhere"), ok=False)
+    assert result.exit_code != 0 and "no spam training data" in result.output
