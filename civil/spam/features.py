@@ -11,12 +11,17 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from civil.spam.lexicon import (
+    BUSINESS_VOICE,
+    COMMERCIAL_PHRASES,
+    COMMERCIAL_WORDS,
+    GREETING_WORDS,
+    SHORTENERS,
+    STOPWORDS,
+    SUSPICIOUS_TLDS,
+    TWO_LEVEL,
+)
 from civil.spam.normalize import clean, unicode_clean
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
 
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'\]\)]+", re.IGNORECASE)
 _HREF = re.compile(r"<a\s[^>]*href\s*=\s*[\"']?([^\"'\s>]+)", re.IGNORECASE)
@@ -40,99 +45,6 @@ _ALNUM4 = re.compile(r"[A-Za-z0-9]{4,}")
 _DIGIT = re.compile(r"\d")
 _DIGIT_SANDWICH = re.compile(r"\d[a-z]+\d")
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
-
-SHORTENERS = _words(
-    """
-    bit.ly tinyurl.com goo.gl t.co ow.ly is.gd buff.ly rebrand.ly cutt.ly shorturl.at
-    tiny.cc bit.do rb.gy t.ly s.id v.gd adf.ly shorte.st bc.vc lnkd.in db.tt qr.ae po.st
-    x.co tr.im cli.gs u.to soo.gd clck.ru linktr.ee tiny.one shrtco.de urlz.fr
-    """
-)
-SUSPICIOUS_TLDS = _words(
-    """
-    xyz top click link win loan icu buzz cam tk ml ga cf gq pw su bid vip work
-    """
-)
-# Second-level suffixes under which the registrable domain has three labels.
-_TWO_LEVEL = _words(
-    """
-    co.uk org.uk ac.uk com.au net.au co.nz co.in com.br co.jp com.cn
-    """
-)
-FREEMAIL = _words(
-    """
-    gmail.com googlemail.com yahoo.com hotmail.com outlook.com live.com msn.com aol.com
-    icloud.com me.com mail.com gmx.de gmx.net web.de proton.me protonmail.com yandex.ru
-    mail.ru qq.com 163.com
-    """
-)
-GREETING_WORDS = _words(
-    """
-    hi hello hey hiya greetings dear admin nice great good awesome cool wow amazing
-    excellent fantastic wonderful superb brilliant lovely useful helpful informative
-    interesting post posts article articles blog site website page content info
-    information read reading writing write share sharing shared thanks thank thx you
-    your for this the a an is it its it's what such very really so much keep up work job
-    i i'm like love enjoyed found just and of to my on here there man buddy guys all
-    everyone friend friends sir bro
-    """
-)
-# Words of polite marketing: each is a cue, several together in an unrelated comment are spam.
-COMMERCIAL_WORDS = _words(
-    """
-    buy cheap cheapest discount discounts price prices pricing offer offers deal deals
-    sale sales order shop store service services company companies business businesses
-    seo marketing loan loans credit casino bet betting crypto bitcoin forex invest
-    investment investing trading trader income earn earning money profit profits visit
-    click subscribe free quality affordable professional solution solutions customer
-    customers product products brand agency ranking traffic backlink backlinks essay
-    essays replica pills pharmacy supplement supplements hire contact whatsapp telegram
-    promo coupon delivery shipping guarantee guaranteed expert experts clinic repair
-    repairs cleaning plumbing lawyer lawyers insurance mortgage rent rental hosting
-    download app apps provider providers install installation website websites online dm
-    kindly viagra cialis weight diet dating escort escorts wholesale supplier suppliers
-    manufacturer agent agents consultation bonus jackpot reviews review payday cash
-    """
-)
-COMMERCIAL_PHRASES = (
-    "check out",
-    "visit our",
-    "visit my",
-    "our company",
-    "our website",
-    "our services",
-    "we offer",
-    "we provide",
-    "contact us",
-    "feel free to",
-    "best quality",
-    "click here",
-    "for more info",
-    "call now",
-    "order now",
-    "limited time",
-    "per month",
-    "work from home",
-    "make money",
-    "sign up",
-)
-# "Our fitters are certified", "we stock 100 oils": a business speaking about itself.
-_BUSINESS_VOICE = re.compile(
-    r"\b(?:our|we)\s+(?:\w+\s+)?(?:team|clinic|studio|shop|store|showroom|workshop|company|"
-    r"experts?|fitters|designers|tutors|services?|products?|tours|offer|provide|stock|sell|"
-    r"build|make|teach|install|specialise|specialize)\b"
-)
-STOPWORDS = _words(
-    """
-    the a an and or but if then than that this these those is are was were be been being
-    have has had do does did of to in on at by for with from as it its it's i you he she
-    we they me him her us them my your his our their what which who whom whose when
-    where why how all any both each few more most other some such no nor not only own
-    same so too very can will just should now also into about over after before again
-    there here out up down off would could may might must shall one get got like just
-    really even much many well still dont don't im i'm its
-    """
-)
 
 
 @dataclass(frozen=True)
@@ -190,7 +102,7 @@ def registrable_domain(host: str) -> str:
     host = host.lower().strip(".").split(":")[0]
     host = host.removeprefix("www.")
     labels = host.split(".")
-    keep = 3 if ".".join(labels[-2:]) in _TWO_LEVEL else 2
+    keep = 3 if ".".join(labels[-2:]) in TWO_LEVEL else 2
     return ".".join(labels[-keep:])
 
 
@@ -266,7 +178,7 @@ def commercial_cues(text: str) -> int:
     """How many marketing words and phrases, and sentences in a business's voice, it uses."""
     lower = text.lower()
     words = sum(1 for w in _WORDS.findall(lower) if w in COMMERCIAL_WORDS)
-    voice = len(_BUSINESS_VOICE.findall(lower))
+    voice = len(BUSINESS_VOICE.findall(lower))
     return words + voice + sum(1 for phrase in COMMERCIAL_PHRASES if phrase in lower)
 
 

@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from civil.models import SpamReputation
-from civil.spam.features import FREEMAIL, Features
+from civil.spam.features import Features
+from civil.spam.lexicon import FREEMAIL
 
 Key = tuple[str, str]
 
