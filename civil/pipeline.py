@@ -104,13 +104,15 @@ def claim_batch(
     return claimed
 
 
-def _spam(db: Database, session: Session, comments: list[Comment]) -> list[tuple[float, dict]]:
+def _spam(
+    db: Database, session: Session, staged: list[tuple[Comment, RuleFacts]]
+) -> list[tuple[float, dict]]:
     """Spam probability and explanation per comment; the interim heuristic if the model fails."""
     try:
-        results = assess(session, comments, db.settings)
+        results = assess(session, [comment for comment, _ in staged], db.settings)
     except ScorerUnavailable as exc:
         log.warning("spam model unavailable, using the link/honeypot heuristic: %s", exc)
-        return [(heuristic_spam_score(c.content, c.honeypot, RuleFacts()), {}) for c in comments]
+        return [(heuristic_spam_score(c.content, c.honeypot, f), {}) for c, f in staged]
     return [(r.probability, r.explanation()) for r in results]
 
 
@@ -118,18 +120,19 @@ def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
     """Load comments, run the rules and the spam scorer; skip any already decided."""
     jobs = []
     with db.session() as session:
-        comments = []
+        staged = []
         for comment_id, revision in ids:
             comment = session.get(Comment, comment_id)
             if comment is None or comment.revision != revision or comment.status != "pending":
                 continue
-            comments.append(comment)
-        # One spam pass for the batch: the text model scores all comments in one call.
-        spam = _spam(db, session, comments) if comments else []
-        for comment, (probability, explanation) in zip(comments, spam, strict=True):
             site = session.get(Site, comment.site_id)
             policy = Policy.from_dict(site.policy if site else None)
-            facts = gather_facts(session, comment, policy.repeat_window_minutes)
+            staged.append(
+                (comment, policy, gather_facts(session, comment, policy.repeat_window_minutes))
+            )
+        # One spam pass for the batch: the text model scores all comments in one call.
+        spam = _spam(db, session, [(c, f) for c, _, f in staged]) if staged else []
+        for (comment, policy, facts), (probability, explanation) in zip(staged, spam, strict=True):
             hits = evaluate_rules(
                 policy,
                 content=comment.content,

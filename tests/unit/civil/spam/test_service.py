@@ -158,3 +158,21 @@ def test_fingerprints_are_replaced_and_pruned(db, site):
     with db.session() as s:
         assert neardup.prune(s, row.created_at + neardup.WINDOW + timedelta(minutes=2)) == 1
         assert s.scalar(select(func.count()).select_from(SpamFingerprint)) == 0
+
+
+def test_without_a_spam_model_the_interim_heuristic_still_decides(settings, site, tmp_path):
+    from dataclasses import replace
+
+    from civil.db import Database
+
+    broken = Database(replace(settings, model_dir=tmp_path / "no-models"))
+    try:
+        _, decision = post(broken, site.site_id, "Great read, thanks", honeypot="filled")
+        _, clean = post(broken, site.site_id, "A calm comment about the bike lanes")
+    finally:
+        broken.engine.dispose()
+    from civil.rules import RuleFacts, heuristic_spam_score
+
+    assert decision["scores"]["spam"] == heuristic_spam_score("Great read", "filled", RuleFacts())
+    assert "spam_honeypot" in spam_codes(decision)
+    assert clean["scores"]["spam"] < 0.1 and not spam_codes(clean)
