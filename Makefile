@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration lint bench bench-models bench-queue clean
+.PHONY: help install run test test-unit test-integration lint bench bench-spam bench-models bench-queue clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -38,8 +38,12 @@ lint: install ## ruff + mypy on the domain package
 	$(BIN)/mypy
 
 BENCH_ARGS ?= -n 300 --rate 30 --model tiny
-bench: install ## Start a service, post comments at a rate, print latency and throughput (BENCH_ARGS=...)
+bench: install ## Intake bench (a service, comments posted at a rate: latency, throughput) + spam scorer bench
 	$(BIN)/python bench/intake_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/spam_bench.py
+
+bench-spam: install ## Spam scorer only: comments/s on one core, batched and one at a time
+	$(BIN)/python bench/spam_bench.py
 
 bench-models: install ## Toxicity models: comments/s single and batched, p50/p95 per comment
 	$(BIN)/python bench/models_bench.py

@@ -6,10 +6,15 @@ rows only, so one site's labels never change another site's decisions.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civil.comments import find_comment
+from civil.db import Database
 from civil.models import Comment, Feedback
+from civil.spam.service import learn_label
 
 SPAM_LABELS = ("spam", "ham")
 SOURCES = ("site", "moderator", "akismet", "perspective")
@@ -18,11 +23,17 @@ SOURCES = ("site", "moderator", "akismet", "perspective")
 def record_spam_label(
     session: Session, comment: Comment, label: str, source: str, actor: str | None = None
 ) -> Feedback:
-    """Store a spam/ham label for a stored comment (the caller commits)."""
+    """Store a spam/ham label for a stored comment and learn from it (the caller commits)."""
     if label not in SPAM_LABELS:
         raise ValueError(f"spam label must be one of {SPAM_LABELS}, not {label!r}")
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    previous = session.scalar(
+        select(Feedback.label)
+        .where(Feedback.comment_id == comment.id, Feedback.kind == "spam")
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        .limit(1)
+    )
     author = comment.author
     row = Feedback(
         site_id=comment.site_id,
@@ -37,6 +48,10 @@ def record_spam_label(
         ip=comment.ip,
     )
     session.add(row)
+    # Learning happens here, in the label's transaction, so every caller (moderators, the
+    # feedback endpoint, the Akismet API) teaches the site's reputation and near-duplicate
+    # index at once, and the label and what was learnt from it commit or roll back together.
+    learn_label(session, comment, label, previous)
     return row
 
 
@@ -135,3 +150,20 @@ def site_labels(session: Session, site_id: str, kind: str = "spam") -> list[Feed
         .order_by(Feedback.created_at, Feedback.id)
     )
     return list(session.scalars(query))
+
+
+def label_comment(
+    db: Database, site_id: str, external_id: str, label: str, source: str = "site"
+) -> dict[str, Any]:
+    """Label a site's comment by its external id in one transaction; the JSON answer."""
+    with db.session() as session:
+        comment = find_comment(session, site_id, external_id)
+        row = record_spam_label(session, comment, label, source, actor=f"{source}:{site_id}")
+        session.flush()
+        return {
+            "id": external_id,
+            "label": row.label,
+            "source": row.source,
+            "feedback_id": row.id,
+            "recorded_at": row.created_at.isoformat().replace("+00:00", "Z"),
+        }

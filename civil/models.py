@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -300,3 +301,57 @@ class Feedback(Base):
     author_url: Mapped[str | None] = mapped_column(String(2000))
     ip: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SpamReputation(Base):
+    """Spam and ham labels a site gave, counted per domain, e-mail and IP (from `feedback`).
+
+    Kept up to date by ``civil.feedback.record_spam_label`` in the label's own transaction,
+    so the next comment scored sees it; rows are per site and never read across sites.
+    """
+
+    __tablename__ = "spam_reputation"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # link_domain | author_url_domain | email ...
+    value: Mapped[str] = mapped_column(String(500))
+    spam: Mapped[int] = mapped_column(Integer, default=0)
+    ham: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SpamFingerprint(Base):
+    """A MinHash signature of a comment's text: a recent post, or a text a site labelled.
+
+    Posts (label NULL) form a rolling window across all sites for near-duplicate counts;
+    labelled rows are only ever matched against comments of their own site.
+    """
+
+    __tablename__ = "spam_fingerprints"
+    __table_args__ = (
+        Index("ix_spam_fingerprints_comment", "comment_id", "label"),
+        Index("ix_spam_fingerprints_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    article_id: Mapped[int | None] = mapped_column(PK)
+    label: Mapped[str | None] = mapped_column(String(8))  # None | spam | ham
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SpamBand(Base):
+    """One LSH band hash of a fingerprint: texts sharing a band are near-duplicate candidates."""
+
+    __tablename__ = "spam_bands"
+    __table_args__ = (Index("ix_spam_bands_key", "band_key"),)
+
+    fingerprint_id: Mapped[int] = mapped_column(
+        ForeignKey("spam_fingerprints.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    band_key: Mapped[int] = mapped_column(BigInteger)

@@ -6,8 +6,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from civil.callbacks import build_events
 from civil.comments import gather_facts
@@ -16,8 +18,9 @@ from civil.models import Comment, Site, utcnow
 from civil.moderation import reason_tags
 from civil.policy import Decision, Policy, Reason, decide
 from civil.quoting import mask_quotes
-from civil.rules import evaluate_rules, heuristic_spam_score, plain_text
-from civil.scoring import Scorer
+from civil.rules import RuleFacts, evaluate_rules, heuristic_spam_score, plain_text
+from civil.scoring import Scorer, ScorerUnavailable
+from civil.spam.service import assess
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class Job:
     rule_hits: list[Reason]
     spam: float
     notes: list[Reason] = field(default_factory=list)
+    spam_explanation: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,17 +105,35 @@ def claim_batch(
     return claimed
 
 
+def _spam(
+    db: Database, session: Session, staged: list[tuple[Comment, RuleFacts]]
+) -> list[tuple[float, dict]]:
+    """Spam probability and explanation per comment; the interim heuristic if the model fails."""
+    try:
+        results = assess(session, [comment for comment, _ in staged], db.settings)
+    except ScorerUnavailable as exc:
+        log.warning("spam model unavailable, using the link/honeypot heuristic: %s", exc)
+        return [(heuristic_spam_score(c.content, c.honeypot, f), {}) for c, f in staged]
+    return [(r.probability, r.explanation()) for r in results]
+
+
 def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
-    """Load comments, run the rules and the interim spam score; skip any already decided."""
+    """Load comments, run the rules and the spam scorer; skip any already decided."""
     jobs = []
     with db.session() as session:
+        staged = []
         for comment_id, revision in ids:
             comment = session.get(Comment, comment_id)
             if comment is None or comment.revision != revision or comment.status != "pending":
                 continue
             site = session.get(Site, comment.site_id)
             policy = Policy.from_dict(site.policy if site else None)
-            facts = gather_facts(session, comment, policy.repeat_window_minutes)
+            staged.append(
+                (comment, policy, gather_facts(session, comment, policy.repeat_window_minutes))
+            )
+        # One spam pass for the batch: the text model scores all comments in one call.
+        spam = _spam(db, session, [(c, f) for c, _, f in staged]) if staged else []
+        for (comment, policy, facts), (probability, explanation) in zip(staged, spam, strict=True):
             hits = evaluate_rules(
                 policy,
                 content=comment.content,
@@ -119,13 +141,13 @@ def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
                 honeypot=comment.honeypot,
                 facts=facts,
             )
-            spam = heuristic_spam_score(comment.content, comment.honeypot, facts)
             masked = mask_quotes(
                 plain_text(comment.content, comment.content_type),
                 inline_quote=comment.inline_quote,
                 article_text=comment.article.text if comment.article else None,
             )
-            job = Job(comment_id, revision, masked.text, policy, hits, spam)
+            job = Job(comment.id, comment.revision, masked.text, policy, hits, probability)
+            job.spam_explanation = explanation
             if masked.spans:
                 job.notes.append(
                     Reason(
@@ -252,6 +274,7 @@ def score_comments(
             model=model,
             notes=job.notes,
             scorer_error=error,
+            spam_explanation=job.spam_explanation,
         )
         attach_spans(decision, scorer if error is None else None, job.text)
         outcome = record(db, job, decision)

@@ -128,18 +128,24 @@ def toxicity_reasons(policy: Policy, scores: dict[str, float]) -> list[Reason]:
     return reasons
 
 
-def spam_reasons(policy: Policy, spam: float | None) -> list[Reason]:
-    """A `spam` reason at the hold or reject threshold; `spam_discard` at the discard tier."""
+def spam_reasons(
+    policy: Policy, spam: float | None, explanation: dict[str, Any] | None = None
+) -> list[Reason]:
+    """A `spam` reason at the hold or reject threshold; `spam_discard` at the discard tier.
+
+    ``explanation`` (which signals fired, with their contributions) rides along as extras.
+    """
     if spam is None:
         return []
     discard = policy.spam_discard_threshold
     if discard is not None and spam >= discard:
-        extra = {"score": round(spam, 4), "threshold": discard, "discard": True}
+        extra = {**(explanation or {}), "score": round(spam, 4), "threshold": discard}
+        extra["discard"] = True
         detail = f"spam {spam:.2f} >= discard threshold {discard:.2f}: safe to drop silently"
         return [Reason("spam_discard", detail, "reject", extra)]
     for action, limit in (("reject", policy.spam_threshold), ("hold", policy.spam_hold_threshold)):
         if spam >= limit:
-            extra = {"score": round(spam, 4), "threshold": limit}
+            extra = {**(explanation or {}), "score": round(spam, 4), "threshold": limit}
             detail = f"spam {spam:.2f} >= {action} threshold {limit:.2f}"
             return [Reason("spam", detail, action, extra)]  # type: ignore[arg-type]
     return []
@@ -155,6 +161,7 @@ def decide(
     notes: list[Reason] | None = None,
     scorer_error: str | None = None,
     now: datetime | None = None,
+    spam_explanation: dict[str, Any] | None = None,
 ) -> Decision:
     """Turn scores and rule hits into approve / hold / reject with every reason that counted."""
     reasons = list(rule_hits)
@@ -169,7 +176,7 @@ def decide(
         )
     else:
         reasons += toxicity_reasons(policy, toxicity or {})
-    reasons += spam_reasons(policy, spam)
+    reasons += spam_reasons(policy, spam, spam_explanation)
     action: Action = max((r.action for r in reasons), key=SEVERITY.__getitem__, default="approve")
     # A moderator-trusted author skips holds (and pre-moderation); a reject still rejects.
     trusted = any(r.code == "author_trusted" for r in reasons)

@@ -331,7 +331,7 @@ def moderators_list() -> None:
 
 @main.group()
 def models() -> None:
-    """Train, tune and evaluate the toxicity models (needs the training data, not the service)."""
+    """Train, tune and evaluate the toxicity and spam models (needs the training data)."""
 
 
 @models.command("prepare-data")
@@ -426,6 +426,68 @@ def models_bias(spec: str | None, data_root: Path | None) -> None:
     bias_sets = load_bias_sets(root) if (root / "wikipedia-bias").is_dir() else None
     scorer = load_scorer(spec or settings.toxicity_model, settings.model_dir)
     _print(bias_report(scorer, bias_sets))
+
+
+@models.command("train-spam")
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="shared/data/spam folder (default: ../shared/data/spam)",
+)
+@click.option(
+    "--site",
+    "site_ids",
+    multiple=True,
+    help="retrain only this site's model (repeatable); default: every site with labels",
+)
+@click.option("--base-only", is_flag=True, help="only the shipped model, no per-site models")
+def models_train_spam(data_root: Path | None, site_ids: tuple[str, ...], base_only: bool) -> None:
+    """Train the spam text model; then one per site, adding that site's own labels."""
+    from civil.spam import train
+    from civil.spam.service import labelled_sites, site_model_dir, site_training_rows
+
+    settings = _settings()
+    root = data_root or train.DEFAULT_DATA
+    if not (root / "youtube").is_dir():
+        raise click.ClickException(f"no spam training data at {root} (expected youtube/ and sms/)")
+    results: dict[str, Any] = {}
+    if not site_ids:
+        results["base"] = train.train(Path(settings.model_dir) / "spam", root)
+    if not base_only:
+        with _database().session() as session:
+            sites = list(site_ids) or labelled_sites(session)
+            rows = {site: site_training_rows(session, site) for site in sites}
+        for site, site_rows in rows.items():
+            # Each site's model sees the shared data plus its own labels only.
+            results[site] = train.train(site_model_dir(settings, site), root, site_rows)
+    _print(results)
+
+
+@models.command("evaluate-spam")
+@click.option(
+    "--data",
+    "csv_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="CSV with a text column (content/text/CONTENT) and a label column (label/CLASS)",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="spam model folder (default: the shipped models/spam)",
+)
+def models_evaluate_spam(csv_path: Path, model_dir: Path | None) -> None:
+    """Precision, recall, F1 and ROC-AUC of the spam scorer on a labelled CSV."""
+    from civil.spam.evaluate import evaluate_csv
+
+    try:
+        evaluate_csv(csv_path, model_dir or Path(_settings().model_dir) / "spam", out=click.echo)
+    except (ValueError, KeyError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()

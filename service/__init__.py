@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         compat,
         deliveries,
         errors,
+        feedback,
         intake,
         limits,
         moderate,
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
-    for module in (intake, comments, deliveries, ops, queue_api):
+    for module in (intake, comments, feedback, deliveries, ops, queue_api):
         app.register_blueprint(module.bp)
     compat.init_app(app)
     moderate.init_app(app)

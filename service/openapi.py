@@ -36,6 +36,20 @@ def _components() -> dict[str, Any]:
         "required": ["code", "detail"],
         "properties": {
             "code": {"type": "string", "description": "toxic* for toxicity, spam* for spam"},
+            "signals": {
+                "type": "array",
+                "description": "spam reasons: each signal that fired and its log-odds",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "signal": {"type": "string"},
+                        "family": {"type": "string"},
+                        "contribution": {"type": "number"},
+                        "detail": {"type": "string"},
+                    },
+                },
+            },
+            "discard": {"type": "boolean", "description": "spam_discard: safe to drop"},
             "detail": {"type": "string"},
             "action": {"type": "string", "enum": ["approve", "hold", "reject"]},
             "label": {"type": "string"},
@@ -101,6 +115,17 @@ def _components() -> dict[str, Any]:
             "Error": error,
             "Delivery": delivery,
             "FeedbackIn": FeedbackIn.model_json_schema(),
+            "FeedbackOut": {
+                "type": "object",
+                "required": ["id", "label"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "label": {"type": "string", "enum": ["spam", "ham"]},
+                    "source": {"type": "string"},
+                    "feedback_id": {"type": "integer"},
+                    "recorded_at": {"type": "string", "format": "date-time"},
+                },
+            },
             **compat_openapi.schemas(),
             **openapi_moderation.components(),
         },
@@ -173,6 +198,40 @@ def spec() -> dict[str, Any]:
                         },
                     ],
                     "responses": {"200": _ok("the comment", state), **AUTH_ERRORS},
+                }
+            },
+            "/v1/sites/{site_id}/comments/{comment_id}/feedback": {
+                "post": {
+                    "summary": "Label a comment spam or ham (Akismet submit-spam/submit-ham)",
+                    "description": (
+                        "Stored as the site's label; the site's domain reputation and "
+                        "near-duplicate index learn from it at once, and `civil models "
+                        "train-spam` retrains with it. Never used for another site."
+                    ),
+                    "parameters": [
+                        SITE,
+                        {
+                            "name": "comment_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/FeedbackIn"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _ok("label stored", {"$ref": "#/components/schemas/FeedbackOut"}),
+                        "400": _err("not a JSON object"),
+                        "415": _err("not JSON"),
+                        "422": _err("label is not spam or ham"),
+                        **AUTH_ERRORS,
+                    },
                 }
             },
             "/v1/sites/{site_id}/deliveries": {

@@ -16,7 +16,14 @@ from civil.settings import Settings
 log = logging.getLogger("civil.worker")
 RELOAD_AFTER_S = 60.0
 
-_state: dict[str, Any] = {"db": None, "scorer": None, "error": None, "tried_at": 0.0}
+_state: dict[str, Any] = {
+    "db": None,
+    "scorer": None,
+    "error": None,
+    "tried_at": 0.0,
+    "spam": None,
+    "spam_error": None,
+}
 
 
 def database(settings: Settings) -> Database:
@@ -60,6 +67,21 @@ def load_scorer(settings: Settings) -> None:
         log.error("toxicity model %s unavailable: %s", settings.toxicity_model, exc)
 
 
+def load_spam_model(settings: Settings) -> None:
+    """Load the shipped spam text model once per process (scoring falls back if it fails)."""
+    from civil.spam.textmodel import load_cached
+
+    started = time.monotonic()
+    try:
+        model = load_cached(str(Path(settings.model_dir) / "spam"))
+    except ScorerUnavailable as exc:
+        _state["spam"], _state["spam_error"] = None, str(exc)
+        log.error("spam model unavailable: %s", exc)
+        return
+    _state["spam"], _state["spam_error"] = f"spam:{model.version}", None
+    log.info("spam model loaded in %.2fs", time.monotonic() - started)
+
+
 def _limit_threads(threads: int) -> None:
     # Each prefork process runs its own model: one intra-op thread per process (one process per
     # core) beats every process fighting for every core.
@@ -97,5 +119,10 @@ def model_status() -> dict[str, Any]:
             "loaded": loaded is not None,
             "name": getattr(loaded, "name", None),
             "error": _state["error"],
-        }
+        },
+        "spam": {
+            "loaded": _state["spam"] is not None,
+            "name": _state["spam"],
+            "error": _state["spam_error"],
+        },
     }

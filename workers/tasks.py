@@ -65,6 +65,7 @@ def _on_process_init(**_: Any) -> None:
     configure_logging(settings.log_level)
     runtime.reset_database()
     runtime.load_scorer(settings)
+    runtime.load_spam_model(settings)
     heartbeat.record_models(db(), runtime.model_status())
 
 

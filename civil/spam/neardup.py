@@ -1,0 +1,166 @@
+"""Near-duplicate texts: MinHash signatures (datasketch) and LSH bands stored in the database.
+
+A signature is 64 MinHash values over the text's word 3-shingles. It is cut into 32 bands of
+2 values; two texts sharing any band are candidates (over 90 % likely from Jaccard 0.3 up,
+well under 1 % for unrelated texts), and the
+signatures then estimate their Jaccard similarity. Bands live in ``spam_bands`` so every API
+and worker process, on SQLite or PostgreSQL, shares one index: recent posts (a rolling
+``WINDOW``, all sites, for counting copies) and texts a site labelled (that site only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+import numpy as np
+from datasketch import MinHash
+from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy.orm import Session
+
+from civil.models import SpamBand, SpamFingerprint
+
+NUM_PERM = 64
+BANDS = 32
+ROWS = NUM_PERM // BANDS
+SEED = 17
+MIN_WORDS = 6  # shorter texts ("thanks!", "great post") repeat innocently
+WINDOW = timedelta(hours=24)
+_TOKEN = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=1)
+def _minhash() -> MinHash:
+    # One per process, cleared before each text: building a MinHash draws (or parses) its
+    # permutations, which costs more than hashing a comment's shingles.
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")
+
+
+def shingles(text: str) -> list[bytes]:
+    """Word 3-shingles of the lower-cased text (empty when it has fewer than MIN_WORDS)."""
+    words = _TOKEN.findall(text.lower())
+    if len(words) < MIN_WORDS:
+        return []
+    return list({" ".join(words[i : i + 3]).encode() for i in range(len(words) - 2)})
+
+
+def signature(text: str) -> np.ndarray | None:
+    """The text's MinHash values (uint32), or None for a text too short to compare."""
+    grams = shingles(text)
+    if not grams:
+        return None
+    minhash = _minhash()
+    minhash.clear()
+    minhash.update_batch(grams)
+    return minhash.hashvalues.astype(np.uint32)
+
+
+def band_keys(values: np.ndarray) -> list[int]:
+    """One signed 64-bit key per band (fits a BIGINT column)."""
+    keys = []
+    for band in range(BANDS):
+        chunk = values[band * ROWS : (band + 1) * ROWS].tobytes()
+        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "big", signed=True))
+    return keys
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of two signatures."""
+    return float(np.mean(a == b))
+
+
+@dataclass(frozen=True)
+class Match:
+    """A stored fingerprint that shares a band with the text, and how similar it is."""
+
+    site_id: str
+    article_id: int | None
+    comment_id: int | None
+    label: str | None
+    similarity: float
+
+
+def add(
+    session: Session,
+    values: np.ndarray,
+    *,
+    site_id: str,
+    comment_id: int | None,
+    article_id: int | None,
+    label: str | None,
+    now: datetime,
+) -> None:
+    """Store a fingerprint, replacing the comment's previous one of the same kind."""
+    if comment_id is not None:
+        remove(session, comment_id, label)
+    row = SpamFingerprint(
+        site_id=site_id,
+        comment_id=comment_id,
+        article_id=article_id,
+        label=label,
+        signature=values.astype(np.uint32).tobytes(),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    # One executemany for the bands: 32 ORM objects per comment would cost more than scoring.
+    session.execute(
+        insert(SpamBand),
+        [
+            {"fingerprint_id": row.id, "band": i, "band_key": key}
+            for i, key in enumerate(band_keys(values))
+        ],
+    )
+
+
+def remove(session: Session, comment_id: int, label: str | None) -> None:
+    """Drop a comment's fingerprint: its post (label None) or its labelled one."""
+    kind = SpamFingerprint.label.is_(None) if label is None else SpamFingerprint.label.is_not(None)
+    ids = select(SpamFingerprint.id).where(SpamFingerprint.comment_id == comment_id, kind)
+    session.execute(delete(SpamBand).where(SpamBand.fingerprint_id.in_(ids)))
+    session.execute(delete(SpamFingerprint).where(SpamFingerprint.id.in_(ids)))
+
+
+def find(
+    session: Session, values: np.ndarray, *, site_id: str, comment_id: int | None, now: datetime
+) -> list[Match]:
+    """Recent posts anywhere and this site's labelled texts that share a band with ``values``."""
+    scope = or_(
+        and_(SpamFingerprint.label.is_(None), SpamFingerprint.created_at >= now - WINDOW),
+        and_(SpamFingerprint.label.is_not(None), SpamFingerprint.site_id == site_id),
+    )
+    query = (
+        select(SpamFingerprint)
+        .where(
+            SpamFingerprint.id.in_(
+                select(SpamBand.fingerprint_id).where(SpamBand.band_key.in_(band_keys(values)))
+            ),
+            scope,
+        )
+        .limit(500)
+    )
+    if comment_id is not None:
+        query = query.where(
+            or_(SpamFingerprint.comment_id.is_(None), SpamFingerprint.comment_id != comment_id)
+        )
+    out = []
+    for row in session.scalars(query):
+        other = np.frombuffer(row.signature, dtype=np.uint32)
+        out.append(
+            Match(row.site_id, row.article_id, row.comment_id, row.label, jaccard(values, other))
+        )
+    return out
+
+
+def prune(session: Session, now: datetime) -> int:
+    """Delete posts older than the window (labelled fingerprints stay); return how many."""
+    old = select(SpamFingerprint.id).where(
+        SpamFingerprint.label.is_(None), SpamFingerprint.created_at < now - WINDOW
+    )
+    session.execute(delete(SpamBand).where(SpamBand.fingerprint_id.in_(old)))
+    result = session.execute(delete(SpamFingerprint).where(SpamFingerprint.id.in_(old)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

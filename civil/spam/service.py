@@ -1,0 +1,185 @@
+"""Spam scoring against storage: gather a comment's facts, score it, learn from labels.
+
+``assess`` runs inside the pipeline's prepare transaction (it also records the comment's
+fingerprint for later near-duplicate counts); ``learn_label`` runs inside the feedback
+transaction, so a label and everything learnt from it commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civil.models import Comment, Feedback, utcnow
+from civil.settings import Settings
+from civil.spam import neardup, reputation, velocity
+from civil.spam.features import Features, SpamInput, extract
+from civil.spam.scorer import NEAR_DUP_JACCARD, SpamFacts, SpamResult, SpamScorer
+from civil.spam.textmodel import SpamTextModel, load_cached
+
+log = logging.getLogger(__name__)
+PRUNE_EVERY = 500  # comments between two prunes of the rolling near-duplicate window
+
+
+def site_model_dir(settings: Settings, site_id: str) -> Path:
+    """Where ``civil models train-spam --site`` writes a site's own model."""
+    return Path(settings.data_dir) / "spam-models" / site_id
+
+
+@lru_cache(maxsize=64)
+def _site_model(path: str, mtime_ns: int) -> SpamTextModel:
+    # Keyed by the file's mtime: a retrained model is picked up without a worker restart.
+    return SpamTextModel.load(Path(path))
+
+
+def model_for(settings: Settings, site_id: str) -> SpamTextModel:
+    """The site's retrained model if it has one, else the shipped one."""
+    own = site_model_dir(settings, site_id)
+    try:
+        mtime = os.stat(own / "linear.json").st_mtime_ns
+    except OSError:
+        return load_cached(str(Path(settings.model_dir) / "spam"))
+    return _site_model(str(own), mtime)
+
+
+def spam_input(comment: Comment) -> SpamInput:
+    """What the scorer reads of a stored comment."""
+    author, article = comment.author, comment.article
+    return SpamInput(
+        content=comment.content,
+        content_type=comment.content_type,
+        honeypot=comment.honeypot,
+        author_name=author.name if author else None,
+        author_email=author.email if author else None,
+        author_url=author.url if author else None,
+        ip=comment.ip,
+        article_title=article.title if article else None,
+        article_text=article.text if article else None,
+        is_reply=comment.parent_external_id is not None,
+    )
+
+
+def gather_facts(
+    session: Session, comment: Comment, features: Features, redis_url: str | None
+) -> SpamFacts:
+    """Velocity, near-duplicates and the site's reputation for one comment (records it too)."""
+    at = comment.received_at
+    speed = velocity.measure(
+        session,
+        velocity.Subject(
+            comment.site_id, comment.id, comment.author_id, comment.ip, features.domains, at
+        ),
+        redis_url,
+    )
+    copies, spam_sim, ham_sim = 0, 0.0, 0.0
+    values = neardup.signature(features.model_text)
+    if values is not None:
+        now = utcnow()
+        places = set()
+        for match in neardup.find(
+            session, values, site_id=comment.site_id, comment_id=comment.id, now=now
+        ):
+            if match.label == "spam":
+                spam_sim = max(spam_sim, match.similarity)
+            elif match.label == "ham":
+                ham_sim = max(ham_sim, match.similarity)
+            elif match.similarity >= NEAR_DUP_JACCARD and (
+                match.site_id != comment.site_id or match.article_id != comment.article_id
+            ):
+                places.add((match.site_id, match.article_id))
+        copies = len(places)
+        neardup.add(
+            session,
+            values,
+            site_id=comment.site_id,
+            comment_id=comment.id,
+            article_id=comment.article_id,
+            label=None,
+            now=at,
+        )
+        if comment.id % PRUNE_EVERY == 0:
+            neardup.prune(session, now)
+    author = comment.author
+    keys = reputation.keys_for(features, author.email if author else None, comment.ip)
+    return SpamFacts(
+        author_recent=speed.author,
+        ip_recent=speed.ip,
+        domain_recent=speed.domain,
+        near_duplicates=copies,
+        labelled_spam_similarity=spam_sim,
+        labelled_ham_similarity=ham_sim,
+        reputation=tuple(reputation.lookup(session, comment.site_id, keys)),
+    )
+
+
+def assess(session: Session, comments: Sequence[Comment], settings: Settings) -> list[SpamResult]:
+    """Spam results for stored comments, each site's with its own model and labels."""
+    items = [spam_input(c) for c in comments]
+    features = [extract(item) for item in items]
+    facts = [
+        gather_facts(session, c, f, settings.redis_url)
+        for c, f in zip(comments, features, strict=True)
+    ]
+    results: list[SpamResult | None] = [None] * len(comments)
+    by_site: dict[str, list[int]] = {}
+    for index, comment in enumerate(comments):
+        by_site.setdefault(comment.site_id, []).append(index)
+    for site_id, indexes in by_site.items():
+        scorer = SpamScorer(model_for(settings, site_id))
+        scored = scorer.score_features(
+            [items[i] for i in indexes], [features[i] for i in indexes], [facts[i] for i in indexes]
+        )
+        for i, result in zip(indexes, scored, strict=True):
+            results[i] = result
+    return [r for r in results if r is not None]
+
+
+def learn_label(session: Session, comment: Comment, label: str, previous: str | None) -> None:
+    """Move the comment's reputation counts to ``label`` and index its text as labelled."""
+    if previous == label:
+        return  # the same label again teaches nothing new
+    features = extract(spam_input(comment))
+    author = comment.author
+    keys = reputation.keys_for(features, author.email if author else None, comment.ip)
+    if previous is not None:
+        reputation.count(session, comment.site_id, keys, previous, -1)
+    reputation.count(session, comment.site_id, keys, label, +1)
+    values = neardup.signature(features.model_text)
+    if values is not None:
+        neardup.add(
+            session,
+            values,
+            site_id=comment.site_id,
+            comment_id=comment.id,
+            article_id=comment.article_id,
+            label=label,
+            now=utcnow(),
+        )
+
+
+def labelled_sites(session: Session) -> list[str]:
+    """Sites that have given at least one spam/ham label."""
+    query = select(Feedback.site_id).where(Feedback.kind == "spam").distinct()
+    return sorted(session.scalars(query))
+
+
+def site_training_rows(session: Session, site_id: str) -> list[tuple[str, str]]:
+    """(text, label) of one site's spam labels; a comment's newest label wins."""
+    query = (
+        select(Feedback)
+        .where(Feedback.site_id == site_id, Feedback.kind == "spam")
+        .order_by(Feedback.created_at, Feedback.id)
+    )
+    latest: dict[object, tuple[str, str]] = {}
+    for row in session.scalars(query):
+        latest[row.comment_id if row.comment_id is not None else ("row", row.id)] = (
+            row.text,
+            row.label,
+        )
+    return list(latest.values())

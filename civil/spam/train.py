@@ -1,0 +1,190 @@
+"""Train the spam text model on the shared YouTube + SMS data (and optionally a site's labels).
+
+Recipe: texts are cleaned like at scoring time (``civil.spam.normalize``), de-duplicated
+(a text with conflicting labels is dropped), turned into hashed word 1-2-grams and character
+2-5-grams (each block scaled by 1/sqrt(occurrences), then by IDF), and fitted with L2 logistic
+regression. The raw decision values are Platt-calibrated on 5-fold out-of-fold predictions,
+and the calibration and IDF are folded into the shipped weights. Buckets seen in fewer than
+``MIN_DF`` texts get weight 0. Needs scikit-learn and scipy (training only).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from civil.spam.normalize import clean
+from civil.spam.textmodel import DEFAULT_DIR, SpamTextModel
+from civil.toxicity.linear import FeatureConfig, Featurizer, LinearToxicityModel
+from civil.toxicity.train_linear import count_matrix, document_frequency
+
+log = logging.getLogger("civil.spam.train")
+
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "spam"
+CONFIG = FeatureConfig(word_bits=16, char_bits=18, char_min=2, char_max=5, word_bigrams=True)
+C = 4.0
+MIN_DF = 2
+SITE_LABEL_WEIGHT = 3.0  # a site's own labels describe its spam better than YouTube or SMS
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled text; ``group`` is the video (or ``sms``, or ``site``) it came from."""
+
+    text: str
+    spam: int
+    group: str
+    weight: float = 1.0
+
+
+def read_youtube(path: Path) -> list[Example]:
+    """One UCI YouTube Spam Collection file (CONTENT, CLASS)."""
+    group = path.stem.split("-", 1)[-1].lower()
+    with path.open(encoding="utf-8") as handle:
+        return [Example(r["CONTENT"], int(r["CLASS"]), group) for r in csv.DictReader(handle)]
+
+
+def read_sms(path: Path) -> list[Example]:
+    """The SMS Spam Collection TSV (label ham/spam, text); other rows are skipped."""
+    out = []
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if len(row) >= 2 and row[0] in ("ham", "spam"):
+                out.append(Example(row[1], int(row[0] == "spam"), "sms"))
+    return out
+
+
+def load_shared(root: Path = DEFAULT_DATA) -> list[Example]:
+    """Every YouTube and SMS example under ``root``, de-duplicated."""
+    youtube = sorted((root / "youtube").glob("*.csv"))
+    if not youtube:
+        raise FileNotFoundError(f"no YouTube spam CSVs under {root / 'youtube'}")
+    rows = [e for path in youtube for e in read_youtube(path)]
+    rows += [e for path in sorted((root / "sms").glob("*.tsv")) for e in read_sms(path)]
+    return dedupe(rows)
+
+
+def dedupe(rows: Sequence[Example]) -> list[Example]:
+    """Keep the first of each cleaned text; drop texts labelled both ways.
+
+    A site's own label (group ``site``) wins over the shared data's for the same text.
+    """
+    seen: dict[str, Example] = {}
+    conflicted: set[str] = set()
+    for row in rows:
+        key = " ".join(clean(row.text).model_text.lower().split())
+        first = seen.get(key)
+        if first is None:
+            seen[key] = row
+        elif first.spam != row.spam:
+            if row.group == "site" and first.group != "site":
+                seen[key] = row
+            elif first.group != "site" or row.group == "site":
+                conflicted.add(key)
+    return [row for key, row in seen.items() if key not in conflicted and key]
+
+
+def featurize(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Hashed n-gram matrix of raw texts, cleaned the way the scorer cleans them."""
+    return count_matrix(Featurizer(CONFIG), [clean(t).model_text for t in texts])
+
+
+def _fit_raw(
+    X: sparse.csr_matrix, y: np.ndarray, weights: np.ndarray, c: float
+) -> tuple[np.ndarray, float]:
+    model = LogisticRegression(C=c, max_iter=2000, solver="liblinear")
+    model.fit(X, y, sample_weight=weights)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Slope and offset mapping raw decision values to calibrated log-odds."""
+    model = LogisticRegression(C=1e6, max_iter=1000)
+    model.fit(raw.reshape(-1, 1), y)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+def fit(rows: Sequence[Example], c: float = C, folds: int = 5) -> SpamTextModel:
+    """Train, calibrate and fold everything into a shippable model."""
+    began = time.perf_counter()
+    counts = featurize([r.text for r in rows])
+    y = np.array([r.spam for r in rows])
+    weights = np.array([r.weight for r in rows], dtype=np.float64)
+    df = document_frequency(counts)
+    idf = np.log((1 + len(rows)) / (1 + df)) + 1.0
+    idf[df < MIN_DF] = 0.0
+    X = (counts @ sparse.diags(idf.astype(np.float32))).tocsr()
+    raw = np.zeros(len(rows))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    for train, test in splitter.split(X, y):
+        coef, intercept = _fit_raw(X[train], y[train], weights[train], c)
+        raw[test] = X[test] @ coef + intercept
+    slope, offset = _platt(raw, y)
+    coef, intercept = _fit_raw(X, y, weights, c)
+    folded = (coef * idf * slope).astype(np.float32)[:, None]
+    meta = {
+        "version": time.strftime("%Y-%m-%d"),
+        "trained_on": sorted({r.group for r in rows}),
+        "rows": len(rows),
+        "spam_rows": int(y.sum()),
+        "C": c,
+        "platt": [slope, offset],
+        "train_seconds": round(time.perf_counter() - began, 1),
+    }
+    linear = LinearToxicityModel(
+        CONFIG, folded, np.array([intercept * slope + offset]), ("spam",), meta
+    )
+    return SpamTextModel(linear)
+
+
+def site_examples(texts_and_labels: Sequence[tuple[str, str]]) -> list[Example]:
+    """A site's feedback rows (text, "spam"|"ham") as weighted examples."""
+    return [
+        Example(text, int(label == "spam"), "site", SITE_LABEL_WEIGHT)
+        for text, label in texts_and_labels
+        if text.strip()
+    ]
+
+
+def train(
+    out_dir: Path = DEFAULT_DIR,
+    data_root: Path = DEFAULT_DATA,
+    site_rows: Sequence[tuple[str, str]] = (),
+) -> dict[str, object]:
+    """Train on the shared data plus ``site_rows``; write the model; return its description."""
+    rows = load_shared(data_root)
+    extra = site_examples(site_rows)
+    # A site's label overrides the shared data's for the same text.
+    rows = dedupe([*extra, *rows]) if extra else rows
+    model = fit(rows)
+    model.save(out_dir, {"site_labels": len(extra)})
+    size = sum(p.stat().st_size for p in Path(out_dir).iterdir() if p.is_file())
+    log.info("spam model: %s rows, %.1f MB in %s", len(rows), size / 1e6, out_dir)
+    return {
+        "out": str(out_dir),
+        "rows": len(rows),
+        "site_labels": len(extra),
+        "bytes": size,
+        "platt": model.meta.get("platt"),
+    }
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function, clipped against overflow."""
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
+
+
+def logit(p: float) -> float:
+    """Inverse of the logistic function."""
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))

@@ -1,0 +1,76 @@
+"""Spam end to end on real parts: API -> PostgreSQL -> Redis -> Celery worker, and feedback."""
+
+from __future__ import annotations
+
+import redis
+
+from civil.scoring import TOXICITY_LABELS
+from tests.factories import comment_body
+
+# The test toxicity checkpoint has random weights: keep its scores out of the decisions.
+LENIENT = {
+    "thresholds": dict.fromkeys(TOXICITY_LABELS, 1.0),
+    "hold_thresholds": dict.fromkeys(TOXICITY_LABELS, 1.0),
+}
+ARTICLE = {
+    "id": "a-lanes",
+    "title": "Council approves protected bike lanes on Main Street",
+    "text": "The council voted to build protected bike lanes along Main Street.",
+}
+
+
+def _spam_reason(decision):
+    return next((r for r in decision["reasons"] if r["code"] in ("spam", "spam_discard")), None)
+
+
+def test_feedback_changes_the_next_decision_for_the_spammer_domain(pg_redis_stack, redis_url):
+    stack = pg_redis_stack
+    stack.start_worker()
+    site = stack.site(**LENIENT)
+    first = comment_body(
+        article=ARTICLE,
+        content="Parking on Main Street was already hard, see the map at "
+        "https://greenwheels-deals.example/map",
+    )
+    decided = stack.post(site, first, wait=10).json
+    assert decided["status"] == "approved", decided
+    assert decided["decision"]["scores"]["spam"] < 0.6
+    r = stack.client.post(
+        f"/v1/sites/{site.site_id}/comments/{first['id']}/feedback",
+        json={"label": "spam"},
+        headers={"Authorization": f"Bearer {site.api_key}"},
+    )
+    assert r.status_code == 200, r.json
+    second = comment_body(
+        article=ARTICLE,
+        content="The junction by the station worries me, details at "
+        "https://greenwheels-deals.example/j",
+        author={"id": "u-other", "email": "other@example.net", "ip": "198.51.100.20"},
+    )
+    view = stack.post(site, second, wait=10).json
+    assert view["status"] in ("held", "rejected"), view
+    reason = _spam_reason(view["decision"])
+    assert reason is not None and reason["score"] == view["decision"]["scores"]["spam"]
+    signals = {s["signal"]: s for s in reason["signals"]}
+    assert signals["spam_reputation"]["contribution"] > 0
+    # Velocity counters live in Redis when the broker is Redis (shared by every worker).
+    keys = redis.Redis.from_url(redis_url).keys(f"civil:spam:v:{site.site_id}:*")
+    assert any(b":domain:greenwheels-deals.example" in k for k in keys)
+
+
+def test_blatant_spam_reaches_the_discard_tier(pg_redis_stack):
+    stack = pg_redis_stack
+    stack.start_worker()
+    site = stack.site(**LENIENT)
+    body = comment_body(
+        article=ARTICLE,
+        content="WINNER!! Claim your free prize now, call 09061701461 or visit bit.ly/prize-now "
+        "and cheap-pills[.]com",
+        author={"id": "u-spam", "name": "Cheap Pills Online Store", "email": "x@mailinator.com"},
+    )
+    view = stack.post(site, body, wait=10).json
+    assert view["status"] == "rejected", view
+    reason = _spam_reason(view["decision"])
+    assert reason["code"] == "spam_discard" and reason["discard"] is True
+    families = {s["family"] for s in reason["signals"]}
+    assert {"text", "links", "evasion", "author"} <= families

@@ -1,0 +1,178 @@
+"""Learning from labels on a real (SQLite) database, through the real pipeline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from civil import pipeline
+from civil.comments import submit_comment
+from civil.feedback import record_spam_label
+from civil.models import Comment, Feedback, SpamFingerprint, SpamReputation
+from civil.schema import CommentIn
+from civil.scoring import TOXICITY_LABELS
+from civil.sites import create_site
+from civil.spam import neardup
+from civil.spam.service import assess
+from tests.factories import comment_body
+
+ARTICLE = {
+    "id": "a-bikes",
+    "title": "Council approves protected bike lanes on Main Street",
+    "text": "The council voted to build protected bike lanes along Main Street.",
+}
+
+
+class Calm:
+    """A toxicity scorer that finds nothing, so decisions are about spam only."""
+
+    name = "test:calm"
+
+    def score_batch(self, texts):
+        return [dict.fromkeys(TOXICITY_LABELS, 0.01) for _ in texts]
+
+
+def post(db, site_id, content, **overrides):
+    body = comment_body(content=content, article=overrides.pop("article", ARTICLE), **overrides)
+    sub = submit_comment(db, site_id, CommentIn.model_validate(body))
+    pipeline.score_comments(db, [(sub.comment_id, sub.revision)], Calm)
+    with db.session() as s:
+        return sub.comment_id, s.get(Comment, sub.comment_id).decision
+
+
+def label(db, comment_id, value, source="moderator"):
+    with db.session() as s:
+        record_spam_label(s, s.get(Comment, comment_id), value, source, actor="mod@example.org")
+
+
+def spam_codes(decision):
+    return [r["code"] for r in decision["reasons"] if r["code"].startswith("spam")]
+
+
+def test_a_label_changes_the_next_decision_for_the_same_domain_on_that_site_only(db, site):
+    with db.session() as s:
+        other = create_site(s, name="Other", callback_url=None, allow_private=True)
+    first_id, first = post(
+        db,
+        site.site_id,
+        "Parking on Main Street was already hard, see the map at "
+        "https://greenwheels-deals.example/map",
+    )
+    assert first["scores"]["spam"] < 0.6 and not spam_codes(first)
+    label(db, first_id, "spam")
+    again = "The junction by the station worries me, details at https://greenwheels-deals.example/j"
+    # Another author, e-mail and IP: only the linked domain connects it to the first comment.
+    stranger = {"id": "u-x", "name": "X", "email": "x@example.net", "ip": "198.51.100.9"}
+    _, after = post(db, site.site_id, again, author=stranger)
+    # Another wording on the other site, so the cross-site copy signal stays out of it.
+    _, elsewhere = post(
+        db,
+        other.site_id,
+        "Riding past the station is fine now, map at https://greenwheels-deals.example/x",
+        author=stranger,
+    )
+    assert after["scores"]["spam"] >= 0.6 and after["action"] in ("hold", "reject")
+    [reason] = [r for r in after["reasons"] if r["code"] in ("spam", "spam_discard")]
+    signals = {s["signal"]: s for s in reason["signals"]}
+    assert signals["spam_reputation"]["contribution"] > 0
+    assert "greenwheels-deals.example" in signals["spam_reputation"]["detail"]
+    assert elsewhere["scores"]["spam"] < 0.6, "a site's labels must not leak to another site"
+    assert "greenwheels" not in str(elsewhere["reasons"])
+
+
+def test_relabelling_moves_the_counts_and_repeating_a_label_is_a_no_op(db, site):
+    comment_id, _ = post(db, site.site_id, "See https://twice.example for cheap tickets today")
+    label(db, comment_id, "spam")
+    label(db, comment_id, "spam", source="site")
+    with db.session() as s:
+        row = s.scalar(
+            select(SpamReputation).where(
+                SpamReputation.kind == "link_domain", SpamReputation.value == "twice.example"
+            )
+        )
+        assert (row.spam, row.ham) == (1, 0)
+    label(db, comment_id, "ham")
+    with db.session() as s:
+        row = s.scalar(select(SpamReputation).where(SpamReputation.value == "twice.example"))
+        assert (row.spam, row.ham) == (0, 1)
+        assert s.scalar(select(func.count()).select_from(Feedback)) == 3
+        labelled = s.scalars(select(SpamFingerprint).where(SpamFingerprint.label.is_not(None)))
+        assert [f.label for f in labelled] == ["ham"]
+
+
+def test_a_text_labelled_spam_is_recognised_when_reworded(db, site):
+    text = (
+        "Hello friends, I make 300 dollars every day from home with this simple method, "
+        "message me on telegram to learn how"
+    )
+    comment_id, first = post(db, site.site_id, text)
+    label(db, comment_id, "spam")
+    _, second = post(
+        db,
+        site.site_id,
+        text.replace("300", "500") + " today",
+        author={"id": "u-new", "name": "New", "email": "new@example.net", "ip": "198.51.100.7"},
+    )
+    [reason] = [r for r in second["reasons"] if r["code"].startswith("spam")]
+    known = [s for s in reason["signals"] if s["signal"] == "spam_known_text"]
+    assert known and known[0]["contribution"] >= 2.5
+    assert second["scores"]["spam"] > first["scores"]["spam"]
+
+
+def test_the_same_text_on_other_articles_counts_as_a_copy(db, site):
+    text = "Everyone should read the report on the housing market before the council meets again"
+    ids = []
+    for n in range(3):
+        article = {"id": f"a-{n}", "title": f"Story {n}"}
+        author = {"id": f"u-{n}", "email": f"r{n}@example.net", "ip": f"10.0.0.{n}"}
+        ids.append(post(db, site.site_id, text, article=article, author=author))
+    with db.session() as s:
+        [result] = assess(s, [s.get(Comment, ids[-1][0])], db.settings)
+    [dup] = [x for x in result.signals if x.code == "spam_duplicate"]
+    assert dup.contribution == 3.0 and "2 other" in dup.detail
+    assert ids[-1][1]["scores"]["spam"] > ids[0][1]["scores"]["spam"]
+
+
+def test_velocity_without_redis_counts_in_the_database(db, site):
+    author = {"id": "u-fast", "name": "Fast", "email": "fast@example.net", "ip": "192.0.2.9"}
+    scores = []
+    for n in range(8):
+        _, decision = post(
+            db, site.site_id, f"Interesting point number {n} about the lanes", author=author
+        )
+        scores.append(decision["scores"]["spam"])
+    assert scores[-1] > scores[0]
+
+
+def test_fingerprints_are_replaced_and_pruned(db, site):
+    text = "A long enough comment about the bike lanes and parking"
+    comment_id, _ = post(db, site.site_id, text, id="c-edited")
+    edited_id, _ = post(db, site.site_id, text + " near the station", id="c-edited")
+    assert edited_id == comment_id
+    with db.session() as s:
+        # The edit replaced the first revision's fingerprint instead of adding a second one.
+        assert s.scalar(select(func.count()).select_from(SpamFingerprint)) == 1
+        row = s.scalar(select(SpamFingerprint))
+        row.created_at -= neardup.WINDOW + timedelta(minutes=1)
+    with db.session() as s:
+        assert neardup.prune(s, row.created_at + neardup.WINDOW + timedelta(minutes=2)) == 1
+        assert s.scalar(select(func.count()).select_from(SpamFingerprint)) == 0
+
+
+def test_without_a_spam_model_the_interim_heuristic_still_decides(settings, site, tmp_path):
+    from dataclasses import replace
+
+    from civil.db import Database
+
+    broken = Database(replace(settings, model_dir=tmp_path / "no-models"))
+    try:
+        _, decision = post(broken, site.site_id, "Great read, thanks", honeypot="filled")
+        _, clean = post(broken, site.site_id, "A calm comment about the bike lanes")
+    finally:
+        broken.engine.dispose()
+    from civil.rules import RuleFacts, heuristic_spam_score
+
+    assert decision["scores"]["spam"] == heuristic_spam_score("Great read", "filled", RuleFacts())
+    assert "spam_honeypot" in spam_codes(decision)
+    assert clean["scores"]["spam"] < 0.1 and not spam_codes(clean)
