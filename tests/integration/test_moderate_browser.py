@@ -31,7 +31,14 @@ from tests.support.receiver import Receiver
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct horse 1"
 # Pre-moderation holds everything the policy would not reject.
-POLICY = {"mode": "pre", "max_links": 5, "ip_rate_per_minute": 100}
+# Pre-moderation, and spam held rather than rejected or discarded: the test works the queue.
+POLICY = {
+    "mode": "pre",
+    "max_links": 5,
+    "ip_rate_per_minute": 100,
+    "spam_threshold": 1.0,
+    "spam_discard_threshold": 1.0,
+}
 
 
 def free_port() -> int:
