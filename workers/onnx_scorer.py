@@ -276,8 +276,10 @@ class OnnxScorer(DetoxifyScorer):
             self._tokenizer = tokenizer_class.from_pretrained(str(hf_dir), local_files_only=True)
             config = transformers.AutoConfig.from_pretrained(str(hf_dir), local_files_only=True)
             options = ort.SessionOptions()
-            if threads > 0:
-                options.intra_op_num_threads = threads
+            # Follow the process's torch setting (the worker sets one thread per prefork
+            # process): ONNX Runtime would otherwise start a thread per core in every process.
+            options.intra_op_num_threads = threads if threads > 0 else _torch_threads()
+            options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             self.session = ort.InferenceSession(
                 str(onnx_path), options, providers=["CPUExecutionProvider"]
@@ -307,6 +309,14 @@ class OnnxScorer(DetoxifyScorer):
         logits = self.session.run(None, feeds)[0]
         scores = 1.0 / (1.0 + np.exp(-logits[:, self._columns].astype(np.float64)))
         return [{label: float(row[i]) for i, label in enumerate(TOXICITY_LABELS)} for row in scores]
+
+
+def _torch_threads() -> int:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch comes with detoxify
+        return 0
+    return int(torch.get_num_threads())
 
 
 def _window_tokens(tokenizer: Any, config: Any) -> int:

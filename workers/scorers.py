@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import importlib
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -125,14 +125,31 @@ class DetoxifyScorer:
         pieces.sort(key=lambda piece: len(piece[1]))
 
         best = [dict.fromkeys(TOXICITY_LABELS, 0.0) for _ in texts]
-        for first in range(0, len(pieces), self.batch_size):
-            chunk = pieces[first : first + self.batch_size]
+        for chunk in self._chunks(pieces):
             predicted = self._predict([piece for _, piece in chunk])
             for (index, _), scores in zip(chunk, predicted, strict=True):
                 current = best[index]
                 for label in TOXICITY_LABELS:
                     current[label] = max(current[label], scores[label])
         return list(zip(best, counts, strict=True))
+
+    def _chunks(self, pieces: list[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
+        """Batches of length-sorted pieces, cut where padding would waste more than it saves.
+
+        A batch is padded to its longest piece; a piece more than twice as long as the
+        batch's shortest (plus a little) starts a new batch, so a short comment never pays
+        for a long one's 128 tokens.
+        """
+        chunk: list[tuple[int, str]] = []
+        for piece in pieces:
+            if chunk and (
+                len(chunk) >= self.batch_size or len(piece[1]) > 2 * len(chunk[0][1]) + 64
+            ):
+                yield chunk
+                chunk = []
+            chunk.append(piece)
+        if chunk:
+            yield chunk
 
     def window_spans(self, text: str) -> list[tuple[int, int]]:
         """Return the character spans of the overlapping windows that together cover ``text``."""

@@ -305,3 +305,25 @@ def test_importing_the_module_does_not_import_torch() -> None:
         [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_windows_are_batched_so_short_ones_never_pad_to_long_ones() -> None:
+    from types import SimpleNamespace
+
+    from workers.scorers import DetoxifyScorer
+
+    lengths = [5, 8, 9, 20, 60, 70, 300, 310, 320, 330]
+    pieces = sorted(((i, "x" * n) for i, n in enumerate(lengths)), key=lambda p: len(p[1]))
+    chunks = list(DetoxifyScorer._chunks(SimpleNamespace(batch_size=3), pieces))  # type: ignore[arg-type]
+    assert [piece for chunk in chunks for piece in chunk] == pieces  # nothing lost or reordered
+    assert all(len(chunk) <= 3 for chunk in chunks)
+    for chunk in chunks:
+        shortest, longest = len(chunk[0][1]), len(chunk[-1][1])
+        assert longest <= 2 * shortest + 64
+    # 5, 8, 9 fill a batch; 20..70 fit in 2 x 20 + 64; 300 would pad 20 to 300: new batch.
+    assert [[len(text) for _, text in chunk] for chunk in chunks] == [
+        [5, 8, 9],
+        [20, 60, 70],
+        [300, 310, 320],
+        [330],
+    ]

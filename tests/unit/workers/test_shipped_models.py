@@ -67,9 +67,18 @@ def test_cascade_sends_only_uncertain_comments_to_the_transformer(offline):
 def test_int8_cascade_runs_minilm_through_onnx_runtime(offline, tmp_path, monkeypatch):
     from workers.onnx_scorer import OnnxScorer
 
+    import torch
+
     monkeypatch.setenv("CIVIL_DATA_DIR", str(tmp_path))
-    cascade = load_scorer("cascade-int8", MODELS)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # as a worker process does
+    try:
+        cascade = load_scorer("cascade-int8", MODELS)
+    finally:
+        torch.set_num_threads(before)
     assert isinstance(cascade.slow, OnnxScorer)
+    # One intra-op thread per process, like torch: no oversubscription across prefork workers.
+    assert cascade.slow.session.get_session_options().intra_op_num_threads == 1
     assert "onnx" in cascade.name
     assert list((tmp_path / "onnx").rglob("*.onnx"))
     clean, toxic = cascade.slow.score_batch([CLEAN, TOXIC])
