@@ -65,9 +65,9 @@ def test_cascade_sends_only_uncertain_comments_to_the_transformer(offline):
 
 
 def test_int8_cascade_runs_minilm_through_onnx_runtime(offline, tmp_path, monkeypatch):
-    from workers.onnx_scorer import OnnxScorer
-
     import torch
+
+    from workers.onnx_scorer import OnnxScorer
 
     monkeypatch.setenv("CIVIL_DATA_DIR", str(tmp_path))
     before = torch.get_num_threads()
