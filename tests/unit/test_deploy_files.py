@@ -54,3 +54,13 @@ def test_dockerfile_installs_the_cpu_torch_pin_and_ships_models():
     text = (ROOT / "Dockerfile").read_text()
     assert "torch==2.13.0" in text and "download.pytorch.org/whl/cpu" in text
     assert "COPY models ./models" in text and "HF_HUB_OFFLINE=1" in text
+
+
+def test_civil_processes_share_one_data_volume():
+    # Session key, per-site spam models and the ONNX cache must be the same in every process.
+    data = compose()
+    services = data["services"]
+    for name in ("api", "worker", "beat"):
+        target = services[name]["environment"]["CIVIL_DATA_DIR"]
+        assert f"civildata:{target}" in services[name]["volumes"], name
+    assert "civildata" in data["volumes"]
