@@ -18,6 +18,9 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+MAX_AKISMET_DEADLINE_SECONDS = 10.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of one Civil deployment (every field maps to a CIVIL_* variable)."""
@@ -90,6 +93,12 @@ class Settings:
 
     def resolved(self) -> Settings:
         """Fill the embedded defaults (SQLite file, filesystem broker) under data_dir."""
+        # Each waiting comment-check holds a web thread: bounded like intake's ?wait=.
+        if not 0 <= self.akismet_deadline_seconds <= MAX_AKISMET_DEADLINE_SECONDS:
+            raise ValueError(
+                f"CIVIL_AKISMET_DEADLINE_SECONDS must be between 0 and "
+                f"{MAX_AKISMET_DEADLINE_SECONDS:g}, not {self.akismet_deadline_seconds:g}"
+            )
         data_dir = Path(self.data_dir).resolve()
         db = self.database_url or f"sqlite:///{data_dir / 'civil.sqlite3'}"
         broker = self.broker_url or "filesystem://localhost/"
