@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -195,3 +196,18 @@ def stranded_comments(
         .limit(limit)
     )
     return [(r.id, r.revision) for r in rows]
+
+
+def await_decision(db: Database, site_id: str, external_id: str, seconds: float) -> dict[str, Any]:
+    """The comment's public view once it is decided, or as it stands when ``seconds`` run out.
+
+    Polls the row (the worker writes the decision there): quickly at first, then every 0.2 s.
+    """
+    deadline, delay = time.monotonic() + seconds, 0.02
+    while True:
+        with db.session() as session:
+            view = comment_view(find_comment(session, site_id, external_id))
+        if view["status"] != "pending" or time.monotonic() >= deadline:
+            return view
+        time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+        delay = min(delay * 1.5, 0.2)

@@ -20,14 +20,22 @@ SPAM_LABELS = ("spam", "ham")
 SOURCES = ("site", "moderator", "akismet", "perspective")
 
 
+def _check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+
+
+def _check_spam(label: str, source: str) -> None:
+    if label not in SPAM_LABELS:
+        raise ValueError(f"spam label must be one of {SPAM_LABELS}, not {label!r}")
+    _check_source(source)
+
+
 def record_spam_label(
     session: Session, comment: Comment, label: str, source: str, actor: str | None = None
 ) -> Feedback:
     """Store a spam/ham label for a stored comment and learn from it (the caller commits)."""
-    if label not in SPAM_LABELS:
-        raise ValueError(f"spam label must be one of {SPAM_LABELS}, not {label!r}")
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    _check_spam(label, source)
     previous = session.scalar(
         select(Feedback.label)
         .where(Feedback.comment_id == comment.id, Feedback.kind == "spam")
@@ -72,10 +80,7 @@ def record_spam_text_label(
     Akismet's submit-spam/submit-ham may report a comment that never went through
     comment-check here; the label still teaches the site's spam model.
     """
-    if label not in SPAM_LABELS:
-        raise ValueError(f"spam label must be one of {SPAM_LABELS}, not {label!r}")
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    _check_spam(label, source)
     row = Feedback(
         site_id=site_id,
         comment_id=None,
@@ -105,8 +110,7 @@ def record_toxicity_label(
     """Store a corrected toxicity score (0..1) for one label of a text (the caller commits)."""
     if not 0.0 <= value <= 1.0:
         raise ValueError("value must be between 0 and 1")
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    _check_source(source)
     row = Feedback(
         site_id=site_id,
         comment_id=comment_id,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from typing import Any
+
+from flask import current_app, request
 
 from civil.db import Database
+from civil.errors import CivilError
 from civil.settings import Settings
 
 
@@ -14,3 +17,18 @@ def settings() -> Settings:
 
 def database() -> Database:
     return current_app.extensions["civil"]["db"]
+
+
+def json_object(what: str = "the request") -> dict[str, Any]:
+    """The request's JSON object body, or a 415/400 in the one error shape."""
+    if not request.is_json:
+        raise CivilError(
+            f"send {what} as application/json",
+            {"content_type": request.content_type},
+            code="unsupported_media_type",
+            status=415,
+        )
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise CivilError("request body is not a JSON object", code="invalid_json", status=400)
+    return body

@@ -3,39 +3,24 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
-from civil.comments import comment_view, find_comment, submit_comment
+from civil.comments import await_decision, submit_comment
 from civil.errors import CivilError, InvalidInput
 from civil.logs import bind
 from civil.metrics import INTAKE
 from civil.schema import CommentIn, validation_errors
 from service.auth import require_site
-from service.context import database, settings
+from service.context import database, json_object, settings
 from service.limits import intake_limit, limiter
 from service.queue import enqueue_scoring
 
 bp = Blueprint("intake", __name__)
 log = logging.getLogger("civil.api")
 MAX_WAIT_S = 10.0
-
-
-def _json_body() -> dict[str, Any]:
-    if not request.is_json:
-        raise CivilError(
-            "send the comment as application/json",
-            {"content_type": request.content_type},
-            code="unsupported_media_type",
-            status=415,
-        )
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise CivilError("request body is not a JSON object", code="invalid_json", status=400)
-    return body
 
 
 def _parse(body: dict[str, Any]) -> CommentIn:
@@ -68,17 +53,6 @@ def _wait_seconds() -> float:
     return value
 
 
-def _await_decision(site_id: str, external_id: str, wait: float) -> dict[str, Any]:
-    deadline, delay = time.monotonic() + wait, 0.02
-    while True:
-        with database().session() as session:
-            view = comment_view(find_comment(session, site_id, external_id))
-        if view["status"] != "pending" or time.monotonic() >= deadline:
-            return view
-        time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
-        delay = min(delay * 1.5, 0.25)
-
-
 @bp.post("/v1/sites/<site_id>/comments")
 @limiter.limit(intake_limit)
 def submit(site_id: str) -> tuple[Response, int]:
@@ -86,7 +60,7 @@ def submit(site_id: str) -> tuple[Response, int]:
     with database().session() as session:
         require_site(session, site_id)
     try:
-        data = _parse(_json_body())
+        data = _parse(json_object("the comment"))
         wait = _wait_seconds()
     except CivilError as exc:
         INTAKE.labels(f"refused_{exc.code}").inc()
@@ -97,6 +71,6 @@ def submit(site_id: str) -> tuple[Response, int]:
         log.info("comment %s", submitted.outcome, extra={"revision": submitted.revision})
         if submitted.needs_scoring:
             enqueue_scoring(submitted.comment_id, submitted.revision)
-    view = _await_decision(site_id, data.id, wait)
+    view = await_decision(database(), site_id, data.id, wait)
     # Decided (a replay of a decided comment, or ready within ?wait) answers 200; else 202.
     return jsonify(view), 200 if view["status"] != "pending" else 202

@@ -12,10 +12,10 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from civil import moderation, moderators, review
-from civil.errors import CivilError, InvalidInput
+from civil.errors import InvalidInput
 from civil.moderators import Identity
 from service.auth import bearer_token
-from service.context import database
+from service.context import database, json_object
 from service.queue import send_deliveries
 
 bp = Blueprint("queue_api", __name__)
@@ -23,20 +23,6 @@ bp = Blueprint("queue_api", __name__)
 
 def _identity(session: Any) -> Identity:
     return moderators.by_token(session, bearer_token())
-
-
-def _body() -> dict[str, Any]:
-    if not request.is_json:
-        raise CivilError(
-            "send application/json",
-            {"content_type": request.content_type},
-            code="unsupported_media_type",
-            status=415,
-        )
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise CivilError("request body is not a JSON object", code="invalid_json", status=400)
-    return body
 
 
 def _text(body: dict[str, Any], key: str) -> str | None:
@@ -64,7 +50,7 @@ def queue() -> Response:
 @bp.post("/v1/comments/<comment_id>/actions")
 def actions(comment_id: str) -> Response:
     """Act on one comment: approve, reject (reason), spam, not_spam, trust, premoderate, ban…"""
-    body = _body()
+    body = json_object("the request")
     action = _text(body, "action") or ""
     site_id = request.args.get("site_id") or _text(body, "site_id")
     with database().session() as session:
@@ -102,7 +88,7 @@ def actions(comment_id: str) -> Response:
 @bp.post("/v1/queue/bulk")
 def bulk() -> Response:
     """Count (dry_run, the default) or apply one action to everything a filter matches."""
-    body = _body()
+    body = json_object("the request")
     raw_filter = body.get("filter") or {}
     if not isinstance(raw_filter, dict):
         raise InvalidInput("filter must be an object", {"field": "filter"})

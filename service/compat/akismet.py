@@ -18,7 +18,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
-from civil.comments import find_comment, submit_comment
+from civil.comments import await_decision, find_comment, submit_comment
 from civil.compat.akismet import (
     SUBMITTED,
     AkismetInvalid,
@@ -34,7 +34,7 @@ from civil.compat.akismet import (
 from civil.feedback import record_spam_label, record_spam_text_label
 from civil.metrics import INTAKE
 from civil.schema import CommentIn
-from service.compat.common import KeyedSite, await_decision, limit_key, site_for_key
+from service.compat.common import KeyedSite, limit_key, site_for_key
 from service.context import database, settings
 from service.limits import intake_limit, limiter
 from service.queue import enqueue_scoring
@@ -143,7 +143,7 @@ def comment_check() -> Response:
     INTAKE.labels(submitted.outcome).inc()
     if submitted.needs_scoring:
         enqueue_scoring(submitted.comment_id, submitted.revision)
-    view = await_decision(site.site_id, data.id, settings().akismet_deadline_seconds)
+    view = await_decision(database(), site.site_id, data.id, settings().akismet_deadline_seconds)
     if view["status"] == "pending":
         log.info("akismet deadline passed; answering from the rules", extra={"id": data.id})
         return _answer(_provisional(site, data, stored=True), "provisional", data.id)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 
-from civil.comments import comment_view, find_comment
 from civil.errors import Unauthorized
 from civil.scoring import Scorer
 from civil.settings import Settings
@@ -74,15 +72,3 @@ def sync_scorer() -> Scorer:
                 scorer = _build_scorer(settings())
                 extensions["sync_scorer"] = scorer
     return scorer
-
-
-def await_decision(site_id: str, external_id: str, seconds: float) -> dict[str, Any]:
-    """The comment's public view once it is decided, or as it stands when time runs out."""
-    deadline, delay = time.monotonic() + seconds, 0.02
-    while True:
-        with database().session() as session:
-            view = comment_view(find_comment(session, site_id, external_id))
-        if view["status"] != "pending" or time.monotonic() >= deadline:
-            return view
-        time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
-        delay = min(delay * 1.5, 0.2)
