@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from civil.compat import akismet
 from civil.compat.moderation import CATEGORY_SOURCES
 from civil.compat.perspective import ATTRIBUTES
 
@@ -33,24 +34,7 @@ PERSPECTIVE_KEY = {
     "description": "the site's Civil API key",
     "schema": {"type": "string"},
 }
-AKISMET_FIELDS = [
-    "api_key",
-    "blog",
-    "user_ip",
-    "user_agent",
-    "referrer",
-    "permalink",
-    "comment_type",
-    "comment_author",
-    "comment_author_email",
-    "comment_author_url",
-    "comment_content",
-    "comment_date_gmt",
-    "blog_lang",
-    "honeypot_field_name",
-    "is_test",
-    "recheck_reason",
-]
+AKISMET_FIELDS = ["api_key", *akismet.FIELDS]
 
 
 def schemas() -> dict[str, Any]:
