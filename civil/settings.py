@@ -18,7 +18,7 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-MAX_AKISMET_DEADLINE_SECONDS = 10.0
+MAX_AKISMET_DEADLINE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Settings:
 
     def resolved(self) -> Settings:
         """Fill the embedded defaults (SQLite file, filesystem broker) under data_dir."""
-        # Each waiting comment-check holds a web thread: bounded like intake's ?wait=.
+        # Each waiting comment-check holds a web thread, so the wait is bounded.
         if not 0 <= self.akismet_deadline_seconds <= MAX_AKISMET_DEADLINE_SECONDS:
             raise ValueError(
                 f"CIVIL_AKISMET_DEADLINE_SECONDS must be between 0 and "

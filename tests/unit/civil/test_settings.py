@@ -17,7 +17,7 @@ def test_environment_values_are_typed(tmp_path: Path) -> None:
     assert settings.database_url.startswith("sqlite:///")
 
 
-@pytest.mark.parametrize("value", ["-1", "60"])
+@pytest.mark.parametrize("value", ["-1", "31"])
 def test_an_unbounded_akismet_deadline_is_refused(tmp_path: Path, value: str) -> None:
     with pytest.raises(ValueError, match="CIVIL_AKISMET_DEADLINE_SECONDS"):
         Settings.from_env(
