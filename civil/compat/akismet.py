@@ -27,6 +27,10 @@ from civil.models import Author, Comment, utcnow
 from civil.policy import Decision, Policy, decide
 from civil.rules import evaluate_rules, heuristic_spam_score
 from civil.schema import CommentIn
+from civil.scoring import ScorerUnavailable
+from civil.settings import Settings
+from civil.spam.features import SpamInput
+from civil.spam.service import assess_unrecorded
 
 FIELDS = (
     "blog",
@@ -172,12 +176,18 @@ def verdict(decision: dict[str, Any] | None) -> tuple[bool, bool]:
 
 
 def provisional_decision(
-    session: Session, policy_data: dict[str, Any] | None, comment: Comment
+    session: Session,
+    settings: Settings,
+    policy_data: dict[str, Any] | None,
+    comment: Comment,
+    item: SpamInput,
 ) -> Decision:
-    """What the rules and the interim spam score say without a worker (no toxicity model).
+    """What the rules and the spam scorer say without a worker (no toxicity model).
 
     Used for `is_test` calls (nothing stored: `comment` is transient) and when the worker's
-    decision misses the deadline (the stored row, still pending).
+    decision misses the deadline (the stored row, still pending). Nothing is recorded: the
+    worker's own decision will count the comment once. Without the spam model, the interim
+    heuristic score stands in.
     """
     policy = Policy.from_dict(policy_data)
     facts = gather_facts(session, comment, policy.repeat_window_minutes)
@@ -188,8 +198,34 @@ def provisional_decision(
         honeypot=comment.honeypot,
         facts=facts,
     )
-    spam = heuristic_spam_score(comment.content, comment.honeypot, facts)
-    return decide(policy, toxicity=None, spam=spam, rule_hits=hits, model="rules")
+    try:
+        result = assess_unrecorded(session, settings, comment.site_id, item, comment.id)
+    except ScorerUnavailable:
+        spam = heuristic_spam_score(comment.content, comment.honeypot, facts)
+        return decide(policy, toxicity=None, spam=spam, rule_hits=hits, model="rules")
+    return decide(
+        policy,
+        toxicity=None,
+        spam=result.probability,
+        spam_explanation=result.explanation(),
+        rule_hits=hits,
+        model="rules+spam",
+    )
+
+
+def spam_item(data: CommentIn, article_title: str | None = None) -> SpamInput:
+    """What the spam scorer reads of a comment that is not (yet) stored."""
+    return SpamInput(
+        content=data.content,
+        content_type=data.content_type,
+        honeypot=data.honeypot,
+        author_name=data.author.name,
+        author_email=data.author.email,
+        author_url=data.author.url,
+        ip=data.author.ip,
+        article_title=article_title,
+        is_reply=data.parent_id is not None,
+    )
 
 
 def transient_comment(session: Session, site_id: str, data: CommentIn) -> Comment:

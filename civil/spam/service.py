@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -65,6 +67,42 @@ def spam_input(comment: Comment) -> SpamInput:
     )
 
 
+def _stored_facts(
+    session: Session,
+    site_id: str,
+    comment_id: int | None,
+    article_id: int | None,
+    features: Features,
+    email: str | None,
+    ip: str | None,
+) -> tuple[SpamFacts, np.ndarray | None]:
+    """Near-duplicates and the site's reputation, read only; also the text's MinHash values."""
+    copies, spam_sim, ham_sim = 0, 0.0, 0.0
+    values = neardup.signature(features.model_text)
+    if values is not None:
+        places = set()
+        for match in neardup.find(
+            session, values, site_id=site_id, comment_id=comment_id, now=utcnow()
+        ):
+            if match.label == "spam":
+                spam_sim = max(spam_sim, match.similarity)
+            elif match.label == "ham":
+                ham_sim = max(ham_sim, match.similarity)
+            elif match.similarity >= NEAR_DUP_JACCARD and (
+                match.site_id != site_id or match.article_id != article_id
+            ):
+                places.add((match.site_id, match.article_id))
+        copies = len(places)
+    keys = reputation.keys_for(features, email, ip)
+    facts = SpamFacts(
+        near_duplicates=copies,
+        labelled_spam_similarity=spam_sim,
+        labelled_ham_similarity=ham_sim,
+        reputation=tuple(reputation.lookup(session, site_id, keys)),
+    )
+    return facts, values
+
+
 def gather_facts(
     session: Session, comment: Comment, features: Features, redis_url: str | None
 ) -> SpamFacts:
@@ -77,23 +115,17 @@ def gather_facts(
         ),
         redis_url,
     )
-    copies, spam_sim, ham_sim = 0, 0.0, 0.0
-    values = neardup.signature(features.model_text)
+    author = comment.author
+    facts, values = _stored_facts(
+        session,
+        comment.site_id,
+        comment.id,
+        comment.article_id,
+        features,
+        author.email if author else None,
+        comment.ip,
+    )
     if values is not None:
-        now = utcnow()
-        places = set()
-        for match in neardup.find(
-            session, values, site_id=comment.site_id, comment_id=comment.id, now=now
-        ):
-            if match.label == "spam":
-                spam_sim = max(spam_sim, match.similarity)
-            elif match.label == "ham":
-                ham_sim = max(ham_sim, match.similarity)
-            elif match.similarity >= NEAR_DUP_JACCARD and (
-                match.site_id != comment.site_id or match.article_id != comment.article_id
-            ):
-                places.add((match.site_id, match.article_id))
-        copies = len(places)
         neardup.add(
             session,
             values,
@@ -104,18 +136,31 @@ def gather_facts(
             now=at,
         )
         if comment.id % PRUNE_EVERY == 0:
-            neardup.prune(session, now)
-    author = comment.author
-    keys = reputation.keys_for(features, author.email if author else None, comment.ip)
-    return SpamFacts(
-        author_recent=speed.author,
-        ip_recent=speed.ip,
-        domain_recent=speed.domain,
-        near_duplicates=copies,
-        labelled_spam_similarity=spam_sim,
-        labelled_ham_similarity=ham_sim,
-        reputation=tuple(reputation.lookup(session, comment.site_id, keys)),
+            neardup.prune(session, utcnow())
+    return replace(
+        facts, author_recent=speed.author, ip_recent=speed.ip, domain_recent=speed.domain
     )
+
+
+def assess_unrecorded(
+    session: Session,
+    settings: Settings,
+    site_id: str,
+    item: SpamInput,
+    comment_id: int | None = None,
+) -> SpamResult:
+    """The spam scorer's answer for one comment without recording anything anywhere.
+
+    For answers that must leave no trace (Akismet ``is_test``) or that come before the worker
+    has scored the comment: velocity counters are not read (reading them counts), the
+    near-duplicate index and the site's reputation are.
+    """
+    features = extract(item)
+    facts, _ = _stored_facts(
+        session, site_id, comment_id, None, features, item.author_email, item.ip
+    )
+    [result] = SpamScorer(model_for(settings, site_id)).score_features([item], [features], [facts])
+    return result
 
 
 def assess(session: Session, comments: Sequence[Comment], settings: Settings) -> list[SpamResult]:

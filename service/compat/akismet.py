@@ -26,6 +26,7 @@ from civil.compat.akismet import (
     find_submitted,
     key_from,
     provisional_decision,
+    spam_item,
     transient_comment,
     truthy,
     usage,
@@ -34,6 +35,7 @@ from civil.compat.akismet import (
 from civil.feedback import record_spam_label, record_spam_text_label
 from civil.metrics import INTAKE
 from civil.schema import CommentIn
+from civil.spam.service import spam_input
 from service.compat.common import KeyedSite, limit_key, site_for_key
 from service.context import database, settings
 from service.limits import intake_limit, limiter
@@ -122,9 +124,11 @@ def _provisional(site: KeyedSite, data: CommentIn, stored: bool) -> dict[str, An
     with database().session() as session:
         if stored:
             comment = find_comment(session, site.site_id, data.id)
+            item = spam_input(comment)
         else:
             comment = transient_comment(session, site.site_id, data)
-        decision = provisional_decision(session, site.policy, comment).to_dict()
+            item = spam_item(data)
+        decision = provisional_decision(session, settings(), site.policy, comment, item).to_dict()
         # The transient row must never reach the database.
         session.expunge_all()
     return decision

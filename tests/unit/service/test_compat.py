@@ -71,7 +71,10 @@ def test_honeypot_is_spam_and_the_discard_tier_says_so(client, db):
         strict = create_site(
             session, name="S", callback_url=None, policy={"spam_discard_threshold": 0.9}
         )
-        lenient = create_site(session, name="L", callback_url=None)
+        # The discard tier at its top (1.0): honeypot spam is still spam, never "discard".
+        lenient = create_site(
+            session, name="L", callback_url=None, policy={"spam_discard_threshold": 1.0}
+        )
     trap = {"honeypot_field_name": "website2", "website2": "http://x.example"}
     answer = check(client, strict.api_key, **trap)
     assert answer.data == b"true" and answer.headers["X-akismet-pro-tip"] == "discard"

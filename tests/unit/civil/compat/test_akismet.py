@@ -14,11 +14,12 @@ from civil.compat.akismet import (
     find_submitted,
     key_from,
     provisional_decision,
+    spam_item,
     transient_comment,
     usage,
     verdict,
 )
-from civil.models import Comment
+from civil.models import Comment, SpamFingerprint
 
 FIELDS = {
     "blog": "https://planet.example",
@@ -112,33 +113,54 @@ def test_verdict_counts_spam_reasons_only(reasons, expected):
     assert verdict(None) == (False, False)
 
 
-def test_provisional_decision_runs_the_rules_without_storing(db, site):
+def _provisional(session, settings, site_id, data, policy=None):
+    comment = transient_comment(session, site_id, data)
+    decision = provisional_decision(session, settings, policy, comment, spam_item(data))
+    session.expunge_all()
+    return decision
+
+
+def test_provisional_decision_runs_rules_and_spam_scorer_without_storing(db, site, settings):
     honeypot = comment_in({**FIELDS, "honeypot_field_name": "hp", "hp": "x"}, 100)
     with db.session() as session:
-        comment = transient_comment(session, site.site_id, honeypot)
-        decision = provisional_decision(session, {"spam_discard_threshold": 0.9}, comment)
-        session.expunge_all()
+        decision = _provisional(
+            session, settings, site.site_id, honeypot, {"spam_discard_threshold": 0.9}
+        )
     codes = {r.code for r in decision.reasons}
-    assert {"spam_honeypot", "spam_discard"} <= codes and decision.model == "rules"
+    assert {"spam_honeypot", "spam_discard"} <= codes and decision.model == "rules+spam"
     with db.session() as session:
         assert session.query(Comment).count() == 0
+        assert session.query(SpamFingerprint).count() == 0  # nothing recorded for later
     clean = comment_in(FIELDS, 100)
     with db.session() as session:
-        decision = provisional_decision(
-            session, None, transient_comment(session, site.site_id, clean)
-        )
-        session.expunge_all()
+        decision = _provisional(session, settings, site.site_id, clean)
     assert verdict(decision.to_dict()) == (False, False)
 
 
-def test_a_repeat_of_a_stored_text_counts_for_the_provisional_decision(db, site):
+def test_provisional_spam_comes_from_the_spam_scorer_not_the_heuristic(db, site, settings):
+    # Polite-looking link spam with no honeypot: the real scorer explains itself in signals.
+    pitch = comment_in(
+        {
+            **FIELDS,
+            "comment_author": "Best Deals",
+            "comment_author_url": "https://cheap-pills.example",
+            "comment_content": "Buy cheap viagra online, no prescription needed, free shipping! "
+            "https://bit.ly/3xYz https://cheap-pills.example/order",
+        },
+        1000,
+    )
+    with db.session() as session:
+        decision = _provisional(session, settings, site.site_id, pitch)
+    [spam] = [r for r in decision.reasons if r.code.startswith("spam") and "signals" in r.extra]
+    assert decision.scores["spam"] >= 0.6 and spam.extra["signals"]
+    assert verdict(decision.to_dict())[0] is True
+
+
+def test_a_repeat_of_a_stored_text_counts_for_the_provisional_decision(db, site, settings):
     submit_comment(db, site.site_id, comment_in(FIELDS, 100))
     again = comment_in({**FIELDS, "comment_date_gmt": "2026-11-24 10:05:00"}, 100)
     with db.session() as session:
-        decision = provisional_decision(
-            session, None, transient_comment(session, site.site_id, again)
-        )
-        session.expunge_all()
+        decision = _provisional(session, settings, site.site_id, again)
     assert "spam_repeat" in {r.code for r in decision.reasons}
 
 
