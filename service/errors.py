@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from civil.errors import CivilError
 
 log = logging.getLogger("civil.api")
+
+# Paths that imitate another API answer its errors in that API's shape, even when no view
+# of theirs ran (an unknown path or method under their prefix, an unexpected failure).
+ForeignRenderer = Callable[[HTTPException], Any]
+
+
+def foreign_errors(app: Flask, prefix: str, render: ForeignRenderer) -> None:
+    """Render HTTP errors under ``prefix`` with ``render`` instead of Civil's error shape."""
+    app.extensions.setdefault("civil_foreign_errors", []).append((prefix, render))
+
+
+def _foreign(app: Flask, exc: HTTPException) -> Any | None:
+    for prefix, render in app.extensions.get("civil_foreign_errors", []):
+        if request.path.startswith(prefix):
+            return render(exc)
+    return None
 
 
 def error_response(
@@ -41,7 +58,10 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response:
+    def _http(exc: HTTPException) -> Any:
+        foreign = _foreign(app, exc)
+        if foreign is not None:
+            return foreign
         code = exc.code or 500
         name = _snake(exc.name or "error")
         response = error_response(code, name, exc.description or exc.name or "error")
@@ -51,7 +71,10 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> Response:
+    def _unexpected(exc: Exception) -> Any:
         # Exception text never reaches a client; it goes to the log with the traceback.
         log.exception("unhandled error")
+        foreign = _foreign(app, InternalServerError("internal error"))
+        if foreign is not None:
+            return foreign
         return error_response(500, "internal_error", "internal error")

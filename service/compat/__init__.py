@@ -8,6 +8,13 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the three compatible APIs."""
     from service.compat import akismet, moderations, perspective
+    from service.errors import foreign_errors
 
     for module in (perspective, akismet, moderations):
         app.register_blueprint(module.bp)
+    # Routing errors (unknown path or method) under their prefixes, in their own shapes.
+    foreign_errors(app, "/v1alpha1/", perspective.render_http_error)
+    foreign_errors(app, "/$discovery/", perspective.render_http_error)
+    foreign_errors(app, "/1.1/", akismet.render_http_error)
+    foreign_errors(app, "/1.2/", akismet.render_http_error)
+    foreign_errors(app, "/v1/moderations", moderations.render_http_error)

@@ -32,7 +32,7 @@ def _moderation_error(exc: ModerationError) -> tuple[Response, int]:
 
 
 @bp.errorhandler(HTTPException)
-def _http(exc: HTTPException) -> tuple[Response, int]:
+def render_http_error(exc: HTTPException) -> tuple[Response, int]:
     # E.g. a body over CIVIL_MAX_BODY_BYTES: OpenAI's error shape, not Civil's.
     code = exc.code or 500
     kind = "invalid_request_error" if code < 500 else "server_error"

@@ -57,7 +57,7 @@ def _perspective_error(exc: PerspectiveError) -> tuple[Response, int]:
 
 
 @bp.errorhandler(HTTPException)
-def _http(exc: HTTPException) -> tuple[Response, int]:
+def render_http_error(exc: HTTPException) -> tuple[Response, int]:
     # E.g. a body over CIVIL_MAX_BODY_BYTES: Google's error shape, not Civil's.
     error = PerspectiveError(exc.description or str(exc.name), http_status=exc.code or 500)
     return jsonify(error.body()), error.http_status

@@ -283,3 +283,17 @@ def test_openapi_documents_every_compat_route(client, app):
     schema = verify["application/x-www-form-urlencoded"]["schema"]["$ref"].rsplit("/", 1)[1]
     spec = client.get("/openapi.json").json["components"]["schemas"][schema]
     assert spec["required"] == ["key", "blog"]
+
+
+def test_routing_errors_under_compat_paths_answer_in_each_apis_shape(client):
+    akismet = client.get("/1.1/comment-check")  # Akismet takes POST only
+    assert akismet.status_code == 405 and akismet.data == b"invalid"
+    assert akismet.headers["X-akismet-debug-help"]
+    assert client.post("/1.1/no-such-call").data == b"invalid"
+    google = client.get("/v1alpha1/comments:analyze").get_json()
+    assert google["error"]["code"] == 405 and "status" in google["error"]
+    openai = client.get("/v1/moderations").get_json()
+    assert openai["error"]["type"] == "invalid_request_error"
+    # Civil's own paths keep Civil's shape.
+    civil = client.get("/v1/sites/x/no-such-thing").get_json()
+    assert set(civil) == {"error", "message", "details"}
