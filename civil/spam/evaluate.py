@@ -5,6 +5,9 @@ model card: each YouTube video is held out in turn (its text model trained on th
 and SMS) and replayed in time order as a new site, so the stateful signals (velocity,
 near-duplicates, reputation from moderators' labels) see only earlier comments; the article
 comment set is scored with its articles; each signal family is then switched off in turn.
+``calibration`` measures how far the full scorer's probability is from observed spam rates
+(Brier, log loss, ECE, a reliability table, and what the policy's spam tiers hold), and the
+report checks what a Platt calibration of the summed log-odds, fitted out of fold, would change.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
+from civil.policy import Policy
 from civil.spam import neardup, train
 from civil.spam.features import SpamInput, extract
 from civil.spam.scorer import FAMILIES, NEAR_DUP_JACCARD, SpamFacts, SpamScorer
@@ -59,6 +63,114 @@ def metrics(
         "recall": round(float(recall_score(y_arr, hard, zero_division=0)), 4),
         "f1": round(float(f1_score(y_arr, hard, zero_division=0)), 4),
         "roc_auc": round(float(roc_auc_score(y_arr, p_arr)), 4) if both else None,
+    }
+
+
+def calibration(
+    y: Sequence[int], p: Sequence[float] | np.ndarray, bins: int = 10, policy: Policy | None = None
+) -> dict:
+    """How well ``p`` matches observed spam rates.
+
+    Brier score, log loss (natural log, probabilities held within [1e-6, 1 - 1e-6]), expected
+    calibration error over ``bins`` equal-width bins (bin k holds k/bins <= p < (k+1)/bins, the
+    last one includes 1; each bin's |mean p - spam rate| weighted by its share of rows), the
+    reliability table (empty bins left out), and for the policy's spam tiers (hold, reject,
+    discard) the rows that land in each and their observed spam rate, plus the share of ham
+    and of spam at or above the discard threshold.
+    """
+    policy = policy or Policy()
+    y_arr, p_arr = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    held = np.clip(p_arr, 1e-6, 1 - 1e-6)
+    log_loss = -np.mean(y_arr * np.log(held) + (1 - y_arr) * np.log(1 - held))
+    index = np.minimum((p_arr * bins).astype(int), bins - 1)
+    ece, table = 0.0, []
+    for k in range(bins):
+        inside = index == k
+        if not inside.any():
+            continue
+        mean_p, rate = float(p_arr[inside].mean()), float(y_arr[inside].mean())
+        ece += inside.sum() / len(p_arr) * abs(mean_p - rate)
+        table.append(
+            {
+                "bin": f"{k / bins:.1f}-{(k + 1) / bins:.1f}",
+                "mean_predicted": round(mean_p, 4),
+                "observed_spam_rate": round(rate, 4),
+                "n": int(inside.sum()),
+            }
+        )
+    discard = policy.spam_discard_threshold or 1.01
+    edges = (
+        ("hold", policy.spam_hold_threshold, policy.spam_threshold),
+        ("reject", policy.spam_threshold, discard),
+        ("discard", discard, 1.01),
+    )
+    tiers = {}
+    for name, low, high in edges:
+        inside = (p_arr >= low) & (p_arr < high)
+        tiers[name] = {
+            "from": low,
+            "n": int(inside.sum()),
+            "mean_predicted": round(float(p_arr[inside].mean()), 4) if inside.any() else None,
+            "observed_spam_rate": round(float(y_arr[inside].mean()), 4) if inside.any() else None,
+        }
+    ham, spam = p_arr[y_arr == 0], p_arr[y_arr == 1]
+    return {
+        "n": len(p_arr),
+        "brier": round(float(np.mean((p_arr - y_arr) ** 2)), 4),
+        "log_loss": round(float(log_loss), 4),
+        "ece": round(float(ece), 4),
+        "reliability": table,
+        "tiers": tiers,
+        "ham_at_discard": round(float(np.mean(ham >= discard)), 4) if len(ham) else None,
+        "spam_at_discard": round(float(np.mean(spam >= discard)), 4) if len(spam) else None,
+    }
+
+
+def _probability(z: np.ndarray) -> np.ndarray:
+    """The scorer's probability of summed log-odds (rounded like ``combine`` rounds it)."""
+    return np.round(1.0 / (1.0 + np.exp(-z)), 4)
+
+
+def _platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Slope and offset of a 1-D logistic regression on the summed log-odds."""
+    model = LogisticRegression(C=1e6, max_iter=1000).fit(z.reshape(-1, 1), y)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+def platt_out_of_fold(folds: dict[str, tuple[list[int], list[float]]]) -> dict:
+    """What a Platt calibration of the summed log-odds would change, measured honestly.
+
+    ``folds`` maps each held-out video to its labels and full-scorer log-odds. Each video is
+    scored with a slope and offset fitted on the other videos only; ``all_folds`` is what
+    would ship (fitted on every video). ``pooled_after`` compares with the report's
+    ``calibration.leave_one_video_out_pooled`` (the same rows before calibration).
+    """
+    labels, after_p, per_fold, params = [], [], {}, {}
+    for video, (y, z) in folds.items():
+        rest_z = np.concatenate([np.asarray(folds[v][1]) for v in folds if v != video])
+        rest_y = np.concatenate([np.asarray(folds[v][0]) for v in folds if v != video])
+        slope, offset = _platt(rest_z, rest_y)
+        params[video] = [round(slope, 4), round(offset, 4)]
+        calibrated = _probability(slope * np.asarray(z) + offset)
+        raw = _probability(np.asarray(z))
+        per_fold[video] = {"before": metrics(y, raw), "after": metrics(y, calibrated)}
+        labels += list(y)
+        after_p += calibrated.tolist()
+    all_z = np.concatenate([np.asarray(z) for _, z in folds.values()])
+    slope, offset = _platt(all_z, np.asarray(labels))
+    mean = {
+        side: {
+            key: round(float(np.mean([per_fold[v][side][key] for v in per_fold])), 4)
+            for key in ("f1", "roc_auc")
+        }
+        for side in ("before", "after")
+    }
+    return {
+        "fold_parameters": params,
+        "all_folds": [round(slope, 4), round(offset, 4)],
+        "per_video": per_fold,
+        "mean_per_video": mean,
+        "pooled_after": calibration(labels, after_p),
     }
 
 
@@ -222,8 +334,15 @@ def _ablation(
     return out
 
 
-def leave_one_video_out(root: Path = train.DEFAULT_DATA) -> dict:
-    """Per held-out video: baseline, text model alone, content signals, and the full replay."""
+def leave_one_video_out(
+    root: Path = train.DEFAULT_DATA,
+    log_odds: dict[str, tuple[list[int], list[float]]] | None = None,
+) -> dict:
+    """Per held-out video: baseline, text model alone, content signals, and the full replay.
+
+    The full replay's calibration is measured per video; its labels and summed log-odds are
+    put in ``log_odds`` (by video) when given, for the pooled measures.
+    """
     shared = train.load_shared(root)
     youtube = _youtube_rows(root)
     per_video: dict[str, dict] = {}
@@ -235,6 +354,9 @@ def leave_one_video_out(root: Path = train.DEFAULT_DATA) -> dict:
         items, y = [r.item for r in held], [r.spam for r in held]
         facts = replay_facts(held, youtube)
         text_only = frozenset(FAMILIES) - {"text"}
+        full = scorer.score_batch(items, facts)
+        if log_odds is not None:
+            log_odds[video] = (y, [r.log_odds for r in full])
         per_video[video] = {
             "tfidf_lr_baseline": metrics(
                 y,
@@ -246,16 +368,24 @@ def leave_one_video_out(root: Path = train.DEFAULT_DATA) -> dict:
                 y, [r.probability for r in scorer.score_batch(items, None, text_only)]
             ),
             "content_signals": metrics(y, [r.probability for r in scorer.score_batch(items)]),
-            "full_replay": metrics(y, [r.probability for r in scorer.score_batch(items, facts)]),
+            "full_replay": metrics(y, [r.probability for r in full]),
+            "full_replay_calibration": calibration(y, [r.probability for r in full]),
             "ablation": _ablation(scorer, items, y, facts),
         }
     return per_video
 
 
 def offtopic(
-    path: Path = BLOG_CSV, model_dir: Path = DEFAULT_DIR, root: Path = train.DEFAULT_DATA
+    path: Path = BLOG_CSV,
+    model_dir: Path = DEFAULT_DIR,
+    root: Path = train.DEFAULT_DATA,
+    platt: tuple[float, float] | None = None,
 ) -> dict:
-    """Article comments: baseline, text model alone, full scorer, and the ablation."""
+    """Article comments: baseline, text model alone, full scorer, its calibration, ablation.
+
+    With ``platt`` (slope, offset) the full scorer's calibration is also measured after that
+    Platt map of its summed log-odds.
+    """
     rows = read_csv(path)
     scorer = SpamScorer(SpamTextModel.load(model_dir))
     items, y = [r.item for r in rows], [r.spam for r in rows]
@@ -267,6 +397,12 @@ def offtopic(
     polite_y = [y[i] for i in polite]
     polite_full = scorer.score_batch([items[i] for i in polite])
     polite_text = scorer.score_batch([items[i] for i in polite], None, text_only)
+    full = scorer.score_batch(items)
+    measured = {"before": calibration(y, [r.probability for r in full])}
+    if platt is not None:
+        z = np.array([r.log_odds for r in full])
+        after = _probability(platt[0] * z + platt[1])
+        measured["after_platt"] = {**calibration(y, after), **metrics(y, after)}
     return {
         "polite_only": {
             "tfidf_lr_baseline": metrics(
@@ -292,14 +428,28 @@ def offtopic(
         "full_without_article": metrics(
             y, [r.probability for r in scorer.score_batch(without_article)]
         ),
-        "full": metrics(y, [r.probability for r in scorer.score_batch(items)]),
+        "full": metrics(y, [r.probability for r in full]),
+        "full_calibration": measured,
         "ablation": _ablation(scorer, items, y, None),
     }
 
 
 def report(out_path: Path | None = None) -> dict:
     """Every number in the model card, as JSON (written to ``out_path`` when given)."""
-    result = {"leave_one_video_out": leave_one_video_out(), "article_comments": offtopic()}
+    log_odds: dict[str, tuple[list[int], list[float]]] = {}
+    per_video = leave_one_video_out(log_odds=log_odds)
+    y = [label for labels, _ in log_odds.values() for label in labels]
+    z = np.array([value for _, values in log_odds.values() for value in values])
+    platt = platt_out_of_fold(log_odds)
+    slope, offset = platt["all_folds"]
+    result = {
+        "leave_one_video_out": per_video,
+        "article_comments": offtopic(platt=(slope, offset)),
+        "calibration": {
+            "leave_one_video_out_pooled": calibration(y, _probability(z)),
+            "platt_out_of_fold": platt,
+        },
+    }
     if out_path is not None:
         Path(out_path).write_text(json.dumps(result, indent=2) + "\n")
     return result

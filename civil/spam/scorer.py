@@ -106,9 +106,18 @@ class SpamResult:
     probability: float
     signals: tuple[Signal, ...] = field(default=())
 
+    @property
+    def log_odds(self) -> float:
+        """The summed log-odds behind ``probability`` (clipped, not rounded)."""
+        return _summed(self.signals)
+
     def explanation(self) -> dict[str, object]:
         """JSON extras for the decision's spam reason."""
         return {"signals": [s.to_dict() for s in self.signals]}
+
+
+def _summed(signals: Sequence[Signal]) -> float:
+    return max(-Z_CLIP, min(sum(s.contribution for s in signals), Z_CLIP))
 
 
 def _links(f: Features) -> list[Signal]:
@@ -239,7 +248,7 @@ def combine(
     signals += _links(features) + _evasion(features) + _author(features)
     signals += _content(features, has_author_url) + _velocity(facts) + _memory(facts)
     signals = [s for s in signals if s.family not in disabled]
-    z = max(-Z_CLIP, min(sum(s.contribution for s in signals), Z_CLIP))
+    z = _summed(signals)
     probability = 1.0 / (1.0 + math.exp(-z))
     ordered = sorted(signals, key=lambda s: -abs(s.contribution))
     return SpamResult(round(probability, 4), tuple(ordered))
