@@ -91,6 +91,10 @@ def _word_char_table() -> np.ndarray:
     return table
 
 
+# A word must carry at least this share of the top word's weight to be shown as a span.
+SPAN_MIN_SHARE = 0.25
+
+
 def _powers(base: int, length: int) -> np.ndarray:
     """base**i modulo 2**64 for i < length."""
     return _power_table(base, max(1024, 1 << (length - 1).bit_length()))[:length]
@@ -307,6 +311,11 @@ class LinearToxicityModel:
         words = _word_spans(normalized.text)
         scored = [(start, end, float(per_char[start:end].sum())) for start, end in words]
         scored = sorted((s for s in scored if s[2] > 0), key=lambda s: -s[2])[:top_k]
+        if scored:
+            # Words far weaker than the strongest ("a", "is" next to "dumb") did not drive the
+            # score; highlighting them only teaches moderators to ignore the highlights.
+            floor = SPAN_MIN_SHARE * scored[0][2]
+            scored = [s for s in scored if s[2] >= floor]
         return [(*normalized.span(start, end), weight) for start, end, weight in scored]
 
     def _char_contributions(self, text: str, column: int) -> np.ndarray:

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 from civil.scoring import TOXICITY_LABELS, Scorer, ScorerUnavailable
-from civil.toxicity.linear import DEFAULT_DIR, FeatureConfig, Featurizer, LinearToxicityModel
+from civil.toxicity.linear import (
+    DEFAULT_DIR,
+    SPAN_MIN_SHARE,
+    FeatureConfig,
+    Featurizer,
+    LinearToxicityModel,
+)
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +148,13 @@ def test_save_and_load_round_trip(tmp_path):
     assert loaded.meta["metrics"] == {"note": "test"}
     texts = ["some text", "other text entirely"]
     np.testing.assert_allclose(loaded.logits(texts), model.logits(texts), atol=2e-3)
+
+
+def test_explain_leaves_out_words_that_barely_moved_the_score(model):
+    text = "What a dumb article, the writer is clueless."
+    spans = model.explain(text, "toxicity")
+    words = {text[start:end] for start, end, _ in spans}
+    assert "dumb" in words
+    assert not words & {"a", "is", "the"}
+    top = spans[0][2]
+    assert all(weight >= SPAN_MIN_SHARE * top for _, _, weight in spans)
