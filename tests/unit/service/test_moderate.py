@@ -206,3 +206,39 @@ def test_secret_key_is_created_once_and_private(settings):
     first = secret_key(settings)
     assert first == secret_key(settings) and len(first) > 40
     assert (settings.data_dir / "secret_key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/moderate/../..//evil.example",
+        "/moderate/%2e%2e/%2E%2E//evil.example",
+        "/moderate\\@evil.example",
+        "/moderate.evil.example",
+        "/moderate?x=\r\nSet-Cookie: a=b",
+    ],
+)
+def test_login_next_never_leaves_the_workspace(web, db, site, target):
+    # Dot segments resolve "/moderate/../..//host" to "//host" in the browser; backslashes
+    # and control characters are read differently by browsers and servers: all go home.
+    moderator(db, "m@example.org", [site.site_id])
+    token = csrf_of(web.get("/moderate/login").get_data(as_text=True))
+    r = web.post(
+        "/moderate/login",
+        data={"email": "m@example.org", "password": PASSWORD, "csrf_token": token, "next": target},
+    )
+    assert r.status_code == 303 and r.headers["Location"] == "/moderate"
+    good = log_in_to(web, "/moderate/comments/1?x=1")
+    assert good.headers["Location"] == "/moderate/comments/1?x=1"
+
+
+def log_in_to(web, target: str):
+    web.post(
+        "/moderate/logout",
+        data={"csrf_token": csrf_of(web.get("/moderate").get_data(as_text=True))},
+    )
+    token = csrf_of(web.get("/moderate/login").get_data(as_text=True))
+    return web.post(
+        "/moderate/login",
+        data={"email": "m@example.org", "password": PASSWORD, "csrf_token": token, "next": target},
+    )
