@@ -7,8 +7,10 @@ import re
 import pytest
 from sqlalchemy import select
 
+from civil import moderators
 from civil.models import AuditEntry, Comment
-from civil.sites import create_site
+from civil.moderation import act
+from civil.sites import create_site, delete_site
 from tests.support.moderation import decided_comment, moderator
 
 PASSWORD = "correct horse 1"
@@ -242,3 +244,28 @@ def log_in_to(web, target: str):
         "/moderate/login",
         data={"email": "m@example.org", "password": PASSWORD, "csrf_token": token, "next": target},
     )
+
+
+def test_item_trail_never_shows_a_deleted_sites_audit_rows(web, db, site):
+    # The audit log keeps plain comment ids and outlives deleted sites; SQLite hands a deleted
+    # highest rowid out again, so a new comment elsewhere can carry an old trail's comment id.
+    with db.session() as session:
+        other = create_site(session, name="Other", callback_url=None, allow_private=True)
+    theirs = decided_comment(db, other.site_id, toxicity=0.7)
+    with db.session() as session:
+        act(
+            session,
+            moderators.by_id(session, moderator(db, "a@example.org", [], True)[0]),
+            theirs,
+            "reject",
+            "abusive",
+            "their private note",
+        )
+    with db.session() as session:
+        delete_site(session, other.site_id)
+    mine = decided_comment(db, site.site_id, toxicity=0.7)
+    assert mine == theirs  # the reuse this guards against
+    moderator(db, "m@example.org", [site.site_id])
+    log_in(web, "m@example.org")
+    page = web.get(f"/moderate/comments/{mine}").get_data(as_text=True)
+    assert "their private note" not in page and "a@example.org" not in page
