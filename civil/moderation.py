@@ -615,7 +615,10 @@ def bulk(
             code="bulk_changed",
         )
     key, tiebreak = _sort_columns(flt)
-    ids = list(session.scalars(_filtered(select(Comment.id), who, flt).order_by(key, tiebreak)))
+    # At most what was counted (and so at most MAX_BULK): comments arriving after the count
+    # are newer, and stay out of what the moderator confirmed.
+    listing = _filtered(select(Comment.id), who, flt).order_by(key, tiebreak).limit(matched)
+    ids = list(session.scalars(listing))
     result = BulkResult(matched, bulk_id="bulk_" + secrets.token_hex(8), dry_run=False)
     for comment_id in ids:
         try:

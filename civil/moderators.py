@@ -7,13 +7,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from civil.db import Database
@@ -110,6 +110,25 @@ def rotate_token(session: Session, moderator_id: int) -> str:
     return token
 
 
+def _count_failure(session: Session, moderator_id: int, now: datetime) -> None:
+    # Incremented in the database, not on the row read before hashing: concurrent failed
+    # attempts each count, so a burst of parallel guesses cannot outrun the lock-out.
+    failed = session.scalar(
+        update(Moderator)
+        .where(Moderator.id == moderator_id)
+        .values(failed_logins=Moderator.failed_logins + 1)
+        .returning(Moderator.failed_logins)
+        .execution_options(synchronize_session=False)
+    )
+    if failed is not None and failed >= MAX_FAILED_LOGINS:
+        session.execute(
+            update(Moderator)
+            .where(Moderator.id == moderator_id)
+            .values(locked_until=now + LOCKOUT, failed_logins=0)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def login(session: Session, email: str, password: str) -> Identity:
     """Check a password; count failures and lock the account after too many (caller commits)."""
     now = utcnow()
@@ -126,9 +145,7 @@ def login(session: Session, email: str, password: str) -> Identity:
     try:
         HASHER.verify(moderator.password_hash, password)
     except (VerificationError, InvalidHashError):
-        moderator.failed_logins += 1
-        if moderator.failed_logins >= MAX_FAILED_LOGINS:
-            moderator.locked_until, moderator.failed_logins = now + LOCKOUT, 0
+        _count_failure(session, moderator.id, now)
         raise Unauthorized("wrong email or password") from None
     if HASHER.check_needs_rehash(moderator.password_hash):
         moderator.password_hash = HASHER.hash(password)

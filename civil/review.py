@@ -115,10 +115,18 @@ def parent_of(session: Session, comment: Comment) -> Comment | None:
     )
 
 
-def audit_of(session: Session, comment_id: int) -> list[AuditEntry]:
+def audit_of(session: Session, comment: Comment) -> list[AuditEntry]:
+    # The log keeps plain ids and outlives deleted sites, and SQLite reuses a deleted highest
+    # rowid: a trail is this comment's only when its site and the site's comment id match too.
     return list(
         session.scalars(
-            select(AuditEntry).where(AuditEntry.comment_id == comment_id).order_by(AuditEntry.id)
+            select(AuditEntry)
+            .where(
+                AuditEntry.comment_id == comment.id,
+                AuditEntry.site_id == comment.site_id,
+                AuditEntry.comment_external_id == comment.external_id,
+            )
+            .order_by(AuditEntry.id)
         )
     )
 
@@ -172,7 +180,7 @@ def item_view(session: Session, comment: Comment, full: bool = True) -> dict[str
         "claimed_by": claim.moderator_email if claim else None,
     }
     if full:
-        view["audit"] = [audit_view(e) for e in audit_of(session, comment.id)]
+        view["audit"] = [audit_view(e) for e in audit_of(session, comment)]
     return view
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from flask import (
     Blueprint,
@@ -123,8 +124,16 @@ def _http(exc: HTTPException) -> Any:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only back into the workspace: never an open redirect to another host.
-    if target and target.startswith("/moderate") and not target.startswith("//"):
+    # Only back into the workspace: never an open redirect to another host, nor a path
+    # that dot segments, backslashes or control characters turn into something else.
+    path = (target or "").partition("?")[0]
+    if (
+        target
+        and (path == "/moderate" or path.startswith("/moderate/"))
+        and ".." not in unquote(path).split("/")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return url_for(".queue")
 

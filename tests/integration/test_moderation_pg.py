@@ -11,9 +11,10 @@ from sqlalchemy.exc import DatabaseError
 
 from civil import moderation
 from civil.db import Database
+from civil.errors import Unauthorized
 from civil.migrate import alembic_config, upgrade
-from civil.models import AuditEntry, Comment, Event
-from civil.moderators import Identity
+from civil.models import AuditEntry, Comment, Event, Moderator
+from civil.moderators import Identity, LockedOut, attempt_login, login
 from civil.settings import Settings
 from civil.sites import create_site
 from tests.support.moderation import decided_comment, moderator
@@ -75,3 +76,22 @@ def test_migration_downgrades_then_upgrades_and_backfills_reason_tags(pg_db) -> 
     upgrade(settings)
     with db.session() as session:
         assert session.get(Comment, comment_id).reason_tags == ",toxic,"
+
+
+def test_interleaved_failed_logins_all_count_on_postgresql(pg_db) -> None:
+    # On PostgreSQL too: the request that read the account before four others failed still
+    # adds its own failure, so the fifth guess locks the account.
+    _, db = pg_db
+    with db.session() as session:
+        site = create_site(session, name="PG", callback_url=None, allow_private=True)
+    moderator(db, "pg@example.org", [site.site_id], password="a long secret 9")
+    with db.session() as slow:
+        loaded = slow.scalar(select(Moderator).where(Moderator.email == "pg@example.org"))
+        assert loaded is not None and loaded.failed_logins == 0
+        for _ in range(4):
+            with pytest.raises(Unauthorized):
+                attempt_login(db, "pg@example.org", "guess")
+        with pytest.raises(Unauthorized):
+            login(slow, "pg@example.org", "guess")
+    with pytest.raises(LockedOut):
+        attempt_login(db, "pg@example.org", "a long secret 9")

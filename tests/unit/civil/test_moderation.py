@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import DatabaseError
 
 from civil import moderation, review
@@ -334,3 +334,32 @@ def test_bulk_apply_counts_again_and_leaves_newly_decided_alone(
     assert sorted(o.id for o in done.applied) == [ids[0], ids[2]]
     with db.session() as session:
         assert session.get(Comment, ids[1]).status == "rejected"  # type: ignore[union-attr]
+
+
+def test_bulk_apply_never_acts_on_more_than_it_counted(db: Database, site: Credentials) -> None:
+    # A comment arriving between the count and the listing of ids (read committed sees it)
+    # must not ride along: the moderator confirmed a number, and MAX_BULK caps the work.
+    ids = [decided_comment(db, site.site_id, toxicity=0.7) for _ in range(3)]
+    me = who(db, [site.site_id])
+    late: list[int] = []
+
+    def arrive(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if (
+            not late
+            and statement.lstrip().startswith("SELECT comments.id")
+            and "ORDER BY" in statement
+        ):
+            late.append(0)
+            late[0] = decided_comment(db, site.site_id, toxicity=0.7)
+
+    event.listen(db.engine, "before_cursor_execute", arrive)
+    try:
+        with db.session() as session:
+            done = moderation.bulk(
+                session, me, moderation.QueueFilter(), "approve", dry_run=False, expected=3
+            )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", arrive)
+    assert late and sorted(o.id for o in done.applied) == ids
+    with db.session() as session:
+        assert session.get(Comment, late[0]).status == "held"  # type: ignore[union-attr]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from civil.db import Database
 from civil.errors import Unauthorized
 from civil.models import Moderator
-from civil.moderators import LockedOut, attempt_login, by_token, rotate_token
+from civil.moderators import LockedOut, attempt_login, by_token, login, rotate_token
 from civil.sites import Credentials
 from tests.support.moderation import moderator
 
@@ -44,3 +45,22 @@ def test_tokens_authenticate_and_rotate(db: Database, site: Credentials) -> None
         assert by_token(session, fresh).id == mod_id
         with pytest.raises(Unauthorized):
             by_token(session, token)
+
+
+def test_concurrent_failures_all_count_towards_the_lock_out(
+    db: Database, site: Credentials
+) -> None:
+    # A request that loaded the account before four other failures were committed must not
+    # write back its stale count: every failure counts, however the requests interleave.
+    moderator(db, "m@example.org", [site.site_id], password="a long secret 9")
+    with db.session() as slow:
+        # Held, as a request verifying a password holds the row it read before hashing.
+        loaded = slow.scalar(select(Moderator).where(Moderator.email == "m@example.org"))
+        assert loaded is not None and loaded.failed_logins == 0
+        for _ in range(4):
+            with pytest.raises(Unauthorized):
+                attempt_login(db, "m@example.org", "guess")
+        with pytest.raises(Unauthorized):
+            login(slow, "m@example.org", "guess")
+    with pytest.raises(LockedOut):
+        attempt_login(db, "m@example.org", "a long secret 9")
