@@ -207,6 +207,9 @@ class Moderator(Base):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Session cookies carry this number; logging out bumps it, so every copy of an earlier
+    # cookie (a stolen one included) stops working although cookies are only signed.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ModeratorSite(Base):

@@ -46,6 +46,7 @@ class Identity:
     email: str
     is_admin: bool
     site_ids: frozenset[str] | None = field(default=None)
+    session_generation: int = 0
 
     def may_see(self, site_id: str) -> bool:
         return self.site_ids is None or site_id in self.site_ids
@@ -61,12 +62,13 @@ def _hash_token(token: str) -> str:
 
 
 def _identity(session: Session, moderator: Moderator) -> Identity:
+    generation = moderator.session_generation or 0
     if moderator.is_admin:
-        return Identity(moderator.id, moderator.email, True, None)
+        return Identity(moderator.id, moderator.email, True, None, generation)
     sites = session.scalars(
         select(ModeratorSite.site_id).where(ModeratorSite.moderator_id == moderator.id)
     )
-    return Identity(moderator.id, moderator.email, False, frozenset(sites))
+    return Identity(moderator.id, moderator.email, False, frozenset(sites), generation)
 
 
 def create_moderator(
@@ -181,6 +183,17 @@ def by_id(session: Session, moderator_id: int) -> Identity | None:
     """The moderator behind a session cookie (None when the account is gone)."""
     moderator = session.get(Moderator, moderator_id)
     return _identity(session, moderator) if moderator is not None else None
+
+
+def end_sessions(db: Database, moderator_id: int) -> None:
+    """Invalidate every session cookie this moderator holds (logout)."""
+    with db.session() as session:
+        session.execute(
+            update(Moderator)
+            .where(Moderator.id == moderator_id)
+            .values(session_generation=Moderator.session_generation + 1)
+        )
+        session.commit()
 
 
 def list_moderators(session: Session) -> list[dict[str, Any]]:

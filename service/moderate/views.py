@@ -74,6 +74,8 @@ def _guard() -> Response | None:
     if moderator_id is not None:
         with database().session() as db_session:
             g.moderator = moderators.by_id(db_session, int(moderator_id))
+        if g.moderator is not None and session.get("generation") != g.moderator.session_generation:
+            g.moderator = None  # a cookie from before a logout: no longer valid anywhere
         if g.moderator is None:
             session.clear()
     if g.moderator is None and request.endpoint not in PUBLIC:
@@ -158,6 +160,7 @@ def login() -> Any:
             session.clear()
             session.permanent = True
             session["moderator_id"] = identity.id
+            session["generation"] = identity.session_generation
             return redirect(_safe_next(request.form.get("next")), 303)
     status = 401 if error else 200
     return render_template("login.html", error=error, next=request.args.get("next", "")), status
@@ -165,7 +168,9 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """End the session."""
+    """End the session: this cookie and every copy of it."""
+    if g.moderator is not None:
+        moderators.end_sessions(database(), g.moderator.id)
     session.clear()
     return redirect(url_for(".login"), 303)
 

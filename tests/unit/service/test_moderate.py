@@ -269,3 +269,25 @@ def test_item_trail_never_shows_a_deleted_sites_audit_rows(web, db, site):
     log_in(web, "m@example.org")
     page = web.get(f"/moderate/comments/{mine}").get_data(as_text=True)
     assert "their private note" not in page and "a@example.org" not in page
+
+
+def test_logout_ends_every_copy_of_the_session_cookie(app, web, db, site):
+    moderator(db, "m@example.org", [site.site_id])
+    log_in(web, "m@example.org")
+    assert web.get("/moderate").status_code == 200
+    # Someone copies the cookie (a stolen session) into another browser.
+    thief = app.test_client()
+    thief.environ_base["wsgi.url_scheme"] = "https"
+    cookie = web.get_cookie("civil_session")
+    assert cookie is not None
+    thief.set_cookie("civil_session", cookie.value)
+    assert thief.get("/moderate").status_code == 200
+    web.post(
+        "/moderate/logout",
+        data={"csrf_token": csrf_of(web.get("/moderate").get_data(as_text=True))},
+    )
+    stolen = thief.get("/moderate")
+    assert stolen.status_code == 302 and "/moderate/login" in stolen.headers["Location"]
+    # Logging in again works and starts a new, valid session.
+    log_in(web, "m@example.org")
+    assert web.get("/moderate").status_code == 200
