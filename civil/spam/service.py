@@ -185,27 +185,42 @@ def assess(session: Session, comments: Sequence[Comment], settings: Settings) ->
     return [r for r in results if r is not None]
 
 
-def learn_label(session: Session, comment: Comment, label: str, previous: str | None) -> None:
-    """Move the comment's reputation counts to ``label`` and index its text as labelled."""
-    if previous == label:
-        return  # the same label again teaches nothing new
+def learn_label(session: Session, comment: Comment, label: str, previous: Feedback | None) -> None:
+    """Move the comment's reputation counts to ``label`` and index its text as labelled.
+
+    ``previous`` is the comment's last spam label: its counts are taken back from the keys of
+    its own snapshot, as the comment's text or author may have been edited since.
+    """
     features = extract(spam_input(comment))
     author = comment.author
     keys = reputation.keys_for(features, author.email if author else None, comment.ip)
     if previous is not None:
-        reputation.count(session, comment.site_id, keys, previous, -1)
+        then = SpamInput(
+            content=previous.text,
+            content_type=comment.content_type,
+            author_email=previous.author_email,
+            author_url=previous.author_url,
+            ip=previous.ip,
+        )
+        old_keys = reputation.keys_for(extract(then), previous.author_email, previous.ip)
+        if previous.label == label and old_keys == keys and previous.text == comment.content:
+            return  # the same label on the same text teaches nothing new
+        reputation.count(session, comment.site_id, old_keys, previous.label, -1)
     reputation.count(session, comment.site_id, keys, label, +1)
     values = neardup.signature(features.model_text)
-    if values is not None:
-        neardup.add(
-            session,
-            values,
-            site_id=comment.site_id,
-            comment_id=comment.id,
-            article_id=comment.article_id,
-            label=label,
-            now=utcnow(),
-        )
+    if values is None:
+        if previous is not None:
+            neardup.remove(session, comment.id, label)  # no stale text stays labelled
+        return
+    neardup.add(
+        session,
+        values,
+        site_id=comment.site_id,
+        comment_id=comment.id,
+        article_id=comment.article_id,
+        label=label,
+        now=utcnow(),
+    )
 
 
 def labelled_sites(session: Session) -> list[str]:

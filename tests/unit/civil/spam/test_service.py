@@ -176,3 +176,35 @@ def test_without_a_spam_model_the_interim_heuristic_still_decides(settings, site
     assert decision["scores"]["spam"] == heuristic_spam_score("Great read", "filled", RuleFacts())
     assert "spam_honeypot" in spam_codes(decision)
     assert clean["scores"]["spam"] < 0.1 and not spam_codes(clean)
+
+
+def _counts(db, site_id):
+    with db.session() as s:
+        rows = s.scalars(
+            select(SpamReputation).where(
+                SpamReputation.site_id == site_id, SpamReputation.kind == "link_domain"
+            )
+        )
+        return {r.value: (r.spam, r.ham) for r in rows}
+
+
+def test_relabelling_an_edited_comment_takes_back_the_counts_of_the_labelled_text(db, site):
+    comment_id, _ = post(
+        db, site.site_id, "Cheap tickets at https://first-deals.example today", id="c-e"
+    )
+    label(db, comment_id, "spam")
+    post(db, site.site_id, "Cheap tickets at https://second-deals.example now", id="c-e")
+    label(db, comment_id, "ham")
+    assert _counts(db, site.site_id) == {
+        "first-deals.example": (0, 0),
+        "second-deals.example": (0, 1),
+    }
+    # The same label again, on the edited text, moves the counts to the new text's keys too.
+    post(db, site.site_id, "Cheap tickets at https://third-deals.example now", id="c-e")
+    label(db, comment_id, "ham")
+    label(db, comment_id, "spam")
+    assert _counts(db, site.site_id) == {
+        "first-deals.example": (0, 0),
+        "second-deals.example": (0, 0),
+        "third-deals.example": (1, 0),
+    }
