@@ -19,11 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civil.models import Comment, Feedback, utcnow
+from civil.scoring import ScorerUnavailable
 from civil.settings import Settings
 from civil.spam import neardup, reputation, velocity
 from civil.spam.features import Features, SpamInput, extract
 from civil.spam.scorer import NEAR_DUP_JACCARD, SpamFacts, SpamResult, SpamScorer
 from civil.spam.textmodel import SpamTextModel, load_cached
+from civil.toxicity.linear import CONFIG_FILE, WEIGHTS_FILE
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 500  # comments between two prunes of the rolling near-duplicate window
@@ -35,19 +37,27 @@ def site_model_dir(settings: Settings, site_id: str) -> Path:
 
 
 @lru_cache(maxsize=64)
-def _site_model(path: str, mtime_ns: int) -> SpamTextModel:
-    # Keyed by the file's mtime: a retrained model is picked up without a worker restart.
+def _site_model(path: str, stamp: tuple[int, int]) -> SpamTextModel:
+    # Keyed by the files' mtimes: a retrained model is picked up without a worker restart.
     return SpamTextModel.load(Path(path))
 
 
 def model_for(settings: Settings, site_id: str) -> SpamTextModel:
-    """The site's retrained model if it has one, else the shipped one."""
+    """The site's retrained model if it has one (and it loads), else the shipped one."""
     own = site_model_dir(settings, site_id)
     try:
-        mtime = os.stat(own / "linear.json").st_mtime_ns
+        stamp = (
+            os.stat(own / CONFIG_FILE).st_mtime_ns,
+            os.stat(own / WEIGHTS_FILE).st_mtime_ns,
+        )
+        return _site_model(str(own), stamp)
     except OSError:
-        return load_cached(str(Path(settings.model_dir) / "spam"))
-    return _site_model(str(own), mtime)
+        pass
+    except ScorerUnavailable as exc:
+        # A broken site model must not cost the site its spam scoring (nor the batch's
+        # other sites, which share the pipeline's fallback): score with the shipped model.
+        log.warning("spam model for site %s unusable, using the shipped one: %s", site_id, exc)
+    return load_cached(str(Path(settings.model_dir) / "spam"))
 
 
 def spam_input(comment: Comment) -> SpamInput:
