@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from civil import pipeline
 from civil.comments import submit_comment
 from civil.feedback import record_spam_label
-from civil.models import Comment, Feedback, SpamFingerprint, SpamReputation
+from civil.models import Comment, Feedback, SpamFingerprint, SpamReputation, utcnow
 from civil.schema import CommentIn
 from civil.scoring import TOXICITY_LABELS
 from civil.sites import create_site
@@ -208,3 +208,34 @@ def test_relabelling_an_edited_comment_takes_back_the_counts_of_the_labelled_tex
         "second-deals.example": (0, 0),
         "third-deals.example": (1, 0),
     }
+
+
+def test_a_flood_of_copies_does_not_hide_the_sites_labelled_text(db, site, monkeypatch):
+    monkeypatch.setattr(neardup, "MAX_MATCHES", 5)
+    with db.session() as s:
+        other = create_site(s, name="Flooded", callback_url=None, allow_private=True)
+    text = "Earn 500 dollars a day from home, message me on telegram to learn how today"
+    values = neardup.signature(text)
+    with db.session() as s:
+        for n in range(8):  # unlabelled copies on another site, more than a query returns
+            neardup.add(
+                s,
+                values,
+                site_id=other.site_id,
+                comment_id=None,
+                article_id=n,
+                label=None,
+                now=utcnow(),
+            )
+        neardup.add(
+            s,
+            values,
+            site_id=site.site_id,
+            comment_id=None,
+            article_id=None,
+            label="spam",
+            now=utcnow(),
+        )
+    with db.session() as s:
+        found = neardup.find(s, values, site_id=site.site_id, comment_id=None, now=utcnow())
+    assert [m.label for m in found if m.label] == ["spam"]
