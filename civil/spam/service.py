@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from civil.models import Comment, Feedback, utcnow
@@ -28,7 +31,8 @@ from civil.spam.textmodel import SpamTextModel, load_cached
 from civil.toxicity.linear import CONFIG_FILE, WEIGHTS_FILE
 
 log = logging.getLogger(__name__)
-PRUNE_EVERY = 500  # comments between two prunes of the rolling near-duplicate window
+PRUNE_EVERY = timedelta(minutes=10)  # per process, between two prunes of the rolling window
+_last_prune = [float("-inf")]  # time.monotonic() of this process's last prune
 
 
 def site_model_dir(settings: Settings, site_id: str) -> Path:
@@ -113,6 +117,24 @@ def _stored_facts(
     return facts, values
 
 
+def _prune_now_and_then(session: Session) -> None:
+    """Drop posts older than the near-duplicate window, at most once per ``PRUNE_EVERY``.
+
+    Timed rather than keyed to comment ids, which need not all reach the scorer. In a
+    savepoint: a prune that fails (another worker's prune holding the rows) is retried at the
+    next interval and never costs the batch its decisions.
+    """
+    now = time.monotonic()
+    if now - _last_prune[0] < PRUNE_EVERY.total_seconds():
+        return
+    _last_prune[0] = now
+    try:
+        with session.begin_nested():
+            neardup.prune(session, utcnow())
+    except DBAPIError as exc:
+        log.warning("near-duplicate prune failed, retrying later: %s", exc)
+
+
 def gather_facts(
     session: Session, comment: Comment, features: Features, redis_url: str | None
 ) -> SpamFacts:
@@ -145,8 +167,7 @@ def gather_facts(
             label=None,
             now=at,
         )
-        if comment.id % PRUNE_EVERY == 0:
-            neardup.prune(session, utcnow())
+    _prune_now_and_then(session)
     return replace(
         facts, author_recent=speed.author, ip_recent=speed.ip, domain_recent=speed.domain
     )

@@ -239,3 +239,16 @@ def test_a_flood_of_copies_does_not_hide_the_sites_labelled_text(db, site, monke
     with db.session() as s:
         found = neardup.find(s, values, site_id=site.site_id, comment_id=None, now=utcnow())
     assert [m.label for m in found if m.label] == ["spam"]
+
+
+def test_old_posts_are_pruned_while_comments_are_scored(db, site, monkeypatch):
+    from civil.spam import service
+
+    comment_id, _ = post(db, site.site_id, "A long enough comment about the bike lanes and parking")
+    with db.session() as s:
+        s.scalar(select(SpamFingerprint)).created_at -= neardup.WINDOW + timedelta(minutes=1)
+    monkeypatch.setattr(service, "_last_prune", [float("-inf")])  # the interval has passed
+    newer_id, _ = post(db, site.site_id, "Another long comment, this one about the new bus routes")
+    assert newer_id % 500 and comment_id % 500, "ids that are no multiple of anything special"
+    with db.session() as s:
+        assert [f.comment_id for f in s.scalars(select(SpamFingerprint))] == [newer_id]
