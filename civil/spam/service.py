@@ -179,6 +179,7 @@ def assess_unrecorded(
     site_id: str,
     item: SpamInput,
     comment_id: int | None = None,
+    article_id: int | None = None,
 ) -> SpamResult:
     """The spam scorer's answer for one comment without recording anything anywhere.
 
@@ -187,8 +188,9 @@ def assess_unrecorded(
     near-duplicate index and the site's reputation are.
     """
     features = extract(item)
+    # With the article, copies on that same article are not "other places" (as in ``assess``).
     facts, _ = _stored_facts(
-        session, site_id, comment_id, None, features, item.author_email, item.ip
+        session, site_id, comment_id, article_id, features, item.author_email, item.ip
     )
     [result] = SpamScorer(model_for(settings, site_id)).score_features([item], [features], [facts])
     return result

@@ -252,3 +252,23 @@ def test_old_posts_are_pruned_while_comments_are_scored(db, site, monkeypatch):
     assert newer_id % 500 and comment_id % 500, "ids that are no multiple of anything special"
     with db.session() as s:
         assert [f.comment_id for f in s.scalars(select(SpamFingerprint))] == [newer_id]
+
+
+def test_the_answer_before_the_worker_agrees_on_copies_of_the_same_article(db, site):
+    from civil.spam.service import assess_unrecorded, spam_input
+
+    text = "Everyone should read the report on the housing market before the council meets"
+    for n in range(2):
+        post(db, site.site_id, text, author={"id": f"u-{n}", "ip": f"10.0.1.{n}"})
+    third = submit_comment(
+        db, site.site_id, CommentIn.model_validate(comment_body(content=text, article=ARTICLE))
+    )
+    with db.session() as s:
+        comment = s.get(Comment, third.comment_id)
+        early = assess_unrecorded(
+            s, db.settings, site.site_id, spam_input(comment), comment.id, comment.article_id
+        )
+        [worker] = assess(s, [comment], db.settings)
+        s.rollback()
+    assert "spam_duplicate" not in {x.code for x in early.signals}
+    assert early.probability == worker.probability
