@@ -227,6 +227,7 @@ def learn_label(session: Session, comment: Comment, label: str, previous: Feedba
     features = extract(spam_input(comment))
     author = comment.author
     keys = reputation.keys_for(features, author.email if author else None, comment.ip)
+    old_keys: list[reputation.Key] = []
     if previous is not None:
         then = SpamInput(
             content=previous.text,
@@ -238,6 +239,8 @@ def learn_label(session: Session, comment: Comment, label: str, previous: Feedba
         old_keys = reputation.keys_for(extract(then), previous.author_email, previous.ip)
         if previous.label == label and old_keys == keys and previous.text == comment.content:
             return  # the same label on the same text teaches nothing new
+    reputation.lock(session, comment.site_id, [*old_keys, *keys])
+    if previous is not None:
         reputation.count(session, comment.site_id, old_keys, previous.label, -1)
     reputation.count(session, comment.site_id, keys, label, +1)
     values = neardup.signature(features.model_text)
