@@ -141,3 +141,9 @@ def test_a_corrupt_site_model_falls_back_to_the_shipped_one(settings, site, capl
     (own / "weights.npz").write_bytes(b"half a zip")
     model = model_for(settings, site.site_id)
     assert model.meta.get("site_labels") == 0 and "unusable" in caplog.text
+
+
+def test_train_spam_refuses_a_site_that_does_not_exist(run, settings, data_root):
+    result = run("models", "train-spam", "--data", str(data_root), "--site", "../x", ok=False)
+    assert result.exit_code != 0 and "no such site: ../x" in result.output
+    assert not site_model_dir(settings, "../x").exists()
