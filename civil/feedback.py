@@ -36,8 +36,11 @@ def record_spam_label(
 ) -> Feedback:
     """Store a spam/ham label for a stored comment and learn from it (the caller commits)."""
     _check_spam(label, source)
+    # Labels of one comment take turns: two at once would each move the counts from the same
+    # previous label (PostgreSQL row lock; SQLite serialises writers anyway).
+    session.execute(select(Comment.id).where(Comment.id == comment.id).with_for_update())
     previous = session.scalar(
-        select(Feedback.label)
+        select(Feedback)
         .where(Feedback.comment_id == comment.id, Feedback.kind == "spam")
         .order_by(Feedback.created_at.desc(), Feedback.id.desc())
         .limit(1)

@@ -488,11 +488,16 @@ def _candidates(text: str) -> list[tuple[int, int, bool]]:
     if not spans:
         return []
     protected = _protected(text)
+    # Sorted and non-overlapping, so their ends are sorted too: the one span that can overlap
+    # a candidate is the first ending after its start (a scan of all of them per candidate
+    # was quadratic: seconds for a long run of "a@b.").
+    protected_ends = [p_end for _, p_end in protected]
     chosen: list[tuple[int, int, bool]] = []
     for start, end, spaced in sorted(spans, key=lambda span: (span[0], -span[1])):
         if start >= end or (chosen and start < chosen[-1][1]):
             continue
-        if not any(p_start < end and start < p_end for p_start, p_end in protected):
+        first = bisect_right(protected_ends, start)
+        if first == len(protected) or protected[first][0] >= end:
             chosen.append((start, end, spaced))
     return chosen
 

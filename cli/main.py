@@ -456,7 +456,13 @@ def models_train_spam(data_root: Path | None, site_ids: tuple[str, ...], base_on
     if not site_ids:
         results["base"] = train.train(Path(settings.model_dir) / "spam", root)
     if not base_only:
+        from civil.models import Site
+
         with _database().session() as session:
+            unknown = [site for site in site_ids if session.get(Site, site) is None]
+            if unknown:
+                # Its id names the model's folder: never write one for a site that is not there.
+                raise click.ClickException(f"no such site: {', '.join(unknown)}")
             sites = list(site_ids) or labelled_sites(session)
             rows = {site: site_training_rows(session, site) for site in sites}
         for site, site_rows in rows.items():

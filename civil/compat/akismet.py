@@ -199,7 +199,9 @@ def provisional_decision(
         facts=facts,
     )
     try:
-        result = assess_unrecorded(session, settings, comment.site_id, item, comment.id)
+        result = assess_unrecorded(
+            session, settings, comment.site_id, item, comment.id, comment.article_id
+        )
     except ScorerUnavailable:
         spam = heuristic_spam_score(comment.content, comment.honeypot, facts)
         return decide(policy, toxicity=None, spam=spam, rule_hits=hits, model="rules")

@@ -24,9 +24,12 @@ from civil.spam.lexicon import (
 from civil.spam.normalize import clean, unicode_clean
 
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'\]\)]+", re.IGNORECASE)
-_HREF = re.compile(r"<a\s[^>]*href\s*=\s*[\"']?([^\"'\s>]+)", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]+>")
-_EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
+# A tag ends at the next "<" too: "<a <a <a ..." must not scan to the end from every "<".
+_HREF = re.compile(r"<a\s[^<>]*href\s*=\s*[\"']?([^\"'\s>]+)", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]+>")
+# Starts only where a run of address characters starts: from every position inside a long
+# run (no "@" in it) the scan would go to its end, quadratic in the comment's length.
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _BARE_DOMAIN = re.compile(
     r"(?<![\w@./-])((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
     r"(?:com|net|org|info|biz|ru|xyz|top|io|ly|co|us|cn|site|online|shop|store|club|click|"

@@ -29,6 +29,7 @@ ROWS = NUM_PERM // BANDS
 SEED = 17
 MIN_WORDS = 6  # shorter texts ("thanks!", "great post") repeat innocently
 WINDOW = timedelta(hours=24)
+MAX_MATCHES = 500  # per kind (posts, labelled texts): enough to count copies and find labels
 _TOKEN = re.compile(r"\w+")
 
 
@@ -128,31 +129,30 @@ def remove(session: Session, comment_id: int, label: str | None) -> None:
 def find(
     session: Session, values: np.ndarray, *, site_id: str, comment_id: int | None, now: datetime
 ) -> list[Match]:
-    """Recent posts anywhere and this site's labelled texts that share a band with ``values``."""
-    scope = or_(
+    """Recent posts anywhere and this site's labelled texts that share a band with ``values``.
+
+    Each kind has its own cap: a text copied hundreds of times (on any site) must not crowd
+    this site's labelled copy of it out of the answer.
+    """
+    candidates = select(SpamBand.fingerprint_id).where(SpamBand.band_key.in_(band_keys(values)))
+    scopes = (
         and_(SpamFingerprint.label.is_(None), SpamFingerprint.created_at >= now - WINDOW),
         and_(SpamFingerprint.label.is_not(None), SpamFingerprint.site_id == site_id),
     )
-    query = (
-        select(SpamFingerprint)
-        .where(
-            SpamFingerprint.id.in_(
-                select(SpamBand.fingerprint_id).where(SpamBand.band_key.in_(band_keys(values)))
-            ),
-            scope,
-        )
-        .limit(500)
-    )
-    if comment_id is not None:
-        query = query.where(
-            or_(SpamFingerprint.comment_id.is_(None), SpamFingerprint.comment_id != comment_id)
-        )
     out = []
-    for row in session.scalars(query):
-        other = np.frombuffer(row.signature, dtype=np.uint32)
-        out.append(
-            Match(row.site_id, row.article_id, row.comment_id, row.label, jaccard(values, other))
-        )
+    for scope in scopes:
+        query = select(SpamFingerprint).where(SpamFingerprint.id.in_(candidates), scope)
+        if comment_id is not None:
+            query = query.where(
+                or_(SpamFingerprint.comment_id.is_(None), SpamFingerprint.comment_id != comment_id)
+            )
+        for row in session.scalars(query.limit(MAX_MATCHES)):
+            other = np.frombuffer(row.signature, dtype=np.uint32)
+            out.append(
+                Match(
+                    row.site_id, row.article_id, row.comment_id, row.label, jaccard(values, other)
+                )
+            )
     return out
 
 

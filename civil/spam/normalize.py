@@ -38,13 +38,15 @@ def _alternation(words: object) -> str:
 
 
 _LABELS = r"[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*"
+# Both patterns below start a domain only where a run of label characters starts (hence "-"
+# in the look-behind): from every letter of "a-a-a-..." the scan would reach the run's end.
 _BRACKET_DOT = r"\s*[\[\(\{<]\s*(?:\.|dot)\s*[\]\)\}>]\s*|\s+dot\s+"
 _OBFUSCATED_DOT = re.compile(
-    rf"(?<![\w.@])({_LABELS})(?:{_BRACKET_DOT})((?:{_LABELS}\.)?(?:{_alternation(TLDS)}))\b",
+    rf"(?<![\w.@-])({_LABELS})(?:{_BRACKET_DOT})((?:{_LABELS}\.)?(?:{_alternation(TLDS)}))\b",
     re.IGNORECASE,
 )
 _SPACED_DOT = re.compile(
-    rf"(?<![\w.@])({_LABELS})(?:\s+\.\s*|\.\s+)"
+    rf"(?<![\w.@-])({_LABELS})(?:\s+\.\s*|\.\s+)"
     rf"((?:{_LABELS}\.)?(?-i:{_alternation(_STRICT_TLDS)}))\b(?!\.\w)",
     re.IGNORECASE,
 )

@@ -72,9 +72,19 @@ def _row(session: Session, site_id: str, kind: str, value: str) -> SpamReputatio
         return found
 
 
+def lock(session: Session, site_id: str, keys: Iterable[Key]) -> None:
+    """Take (or create) the rows of ``keys`` in one global order, before changing any.
+
+    Two labels on different comments that share domains would otherwise lock the same rows
+    in opposite orders and deadlock on PostgreSQL.
+    """
+    for kind, value in sorted(set(keys)):
+        _row(session, site_id, kind, value)
+
+
 def count(session: Session, site_id: str, keys: Iterable[Key], label: str, delta: int) -> None:
     """Add ``delta`` (+1 or -1) to the ``label`` count of every key."""
-    for kind, value in keys:
+    for kind, value in sorted(set(keys)):
         row = _row(session, site_id, kind, value)
         if label == "spam":
             row.spam = max(row.spam + delta, 0)

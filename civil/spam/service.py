@@ -9,24 +9,30 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from civil.models import Comment, Feedback, utcnow
+from civil.scoring import ScorerUnavailable
 from civil.settings import Settings
 from civil.spam import neardup, reputation, velocity
 from civil.spam.features import Features, SpamInput, extract
 from civil.spam.scorer import NEAR_DUP_JACCARD, SpamFacts, SpamResult, SpamScorer
 from civil.spam.textmodel import SpamTextModel, load_cached
+from civil.toxicity.linear import CONFIG_FILE, WEIGHTS_FILE
 
 log = logging.getLogger(__name__)
-PRUNE_EVERY = 500  # comments between two prunes of the rolling near-duplicate window
+PRUNE_EVERY = timedelta(minutes=10)  # per process, between two prunes of the rolling window
+_last_prune = [float("-inf")]  # time.monotonic() of this process's last prune
 
 
 def site_model_dir(settings: Settings, site_id: str) -> Path:
@@ -35,19 +41,27 @@ def site_model_dir(settings: Settings, site_id: str) -> Path:
 
 
 @lru_cache(maxsize=64)
-def _site_model(path: str, mtime_ns: int) -> SpamTextModel:
-    # Keyed by the file's mtime: a retrained model is picked up without a worker restart.
+def _site_model(path: str, stamp: tuple[int, int]) -> SpamTextModel:
+    # Keyed by the files' mtimes: a retrained model is picked up without a worker restart.
     return SpamTextModel.load(Path(path))
 
 
 def model_for(settings: Settings, site_id: str) -> SpamTextModel:
-    """The site's retrained model if it has one, else the shipped one."""
+    """The site's retrained model if it has one (and it loads), else the shipped one."""
     own = site_model_dir(settings, site_id)
     try:
-        mtime = os.stat(own / "linear.json").st_mtime_ns
+        stamp = (
+            os.stat(own / CONFIG_FILE).st_mtime_ns,
+            os.stat(own / WEIGHTS_FILE).st_mtime_ns,
+        )
+        return _site_model(str(own), stamp)
     except OSError:
-        return load_cached(str(Path(settings.model_dir) / "spam"))
-    return _site_model(str(own), mtime)
+        pass
+    except ScorerUnavailable as exc:
+        # A broken site model must not cost the site its spam scoring (nor the batch's
+        # other sites, which share the pipeline's fallback): score with the shipped model.
+        log.warning("spam model for site %s unusable, using the shipped one: %s", site_id, exc)
+    return load_cached(str(Path(settings.model_dir) / "spam"))
 
 
 def spam_input(comment: Comment) -> SpamInput:
@@ -103,6 +117,24 @@ def _stored_facts(
     return facts, values
 
 
+def _prune_now_and_then(session: Session) -> None:
+    """Drop posts older than the near-duplicate window, at most once per ``PRUNE_EVERY``.
+
+    Timed rather than keyed to comment ids, which need not all reach the scorer. In a
+    savepoint: a prune that fails (another worker's prune holding the rows) is retried at the
+    next interval and never costs the batch its decisions.
+    """
+    now = time.monotonic()
+    if now - _last_prune[0] < PRUNE_EVERY.total_seconds():
+        return
+    _last_prune[0] = now
+    try:
+        with session.begin_nested():
+            neardup.prune(session, utcnow())
+    except DBAPIError as exc:
+        log.warning("near-duplicate prune failed, retrying later: %s", exc)
+
+
 def gather_facts(
     session: Session, comment: Comment, features: Features, redis_url: str | None
 ) -> SpamFacts:
@@ -135,8 +167,7 @@ def gather_facts(
             label=None,
             now=at,
         )
-        if comment.id % PRUNE_EVERY == 0:
-            neardup.prune(session, utcnow())
+    _prune_now_and_then(session)
     return replace(
         facts, author_recent=speed.author, ip_recent=speed.ip, domain_recent=speed.domain
     )
@@ -148,6 +179,7 @@ def assess_unrecorded(
     site_id: str,
     item: SpamInput,
     comment_id: int | None = None,
+    article_id: int | None = None,
 ) -> SpamResult:
     """The spam scorer's answer for one comment without recording anything anywhere.
 
@@ -156,8 +188,9 @@ def assess_unrecorded(
     near-duplicate index and the site's reputation are.
     """
     features = extract(item)
+    # With the article, copies on that same article are not "other places" (as in ``assess``).
     facts, _ = _stored_facts(
-        session, site_id, comment_id, None, features, item.author_email, item.ip
+        session, site_id, comment_id, article_id, features, item.author_email, item.ip
     )
     [result] = SpamScorer(model_for(settings, site_id)).score_features([item], [features], [facts])
     return result
@@ -185,27 +218,45 @@ def assess(session: Session, comments: Sequence[Comment], settings: Settings) ->
     return [r for r in results if r is not None]
 
 
-def learn_label(session: Session, comment: Comment, label: str, previous: str | None) -> None:
-    """Move the comment's reputation counts to ``label`` and index its text as labelled."""
-    if previous == label:
-        return  # the same label again teaches nothing new
+def learn_label(session: Session, comment: Comment, label: str, previous: Feedback | None) -> None:
+    """Move the comment's reputation counts to ``label`` and index its text as labelled.
+
+    ``previous`` is the comment's last spam label: its counts are taken back from the keys of
+    its own snapshot, as the comment's text or author may have been edited since.
+    """
     features = extract(spam_input(comment))
     author = comment.author
     keys = reputation.keys_for(features, author.email if author else None, comment.ip)
+    old_keys: list[reputation.Key] = []
     if previous is not None:
-        reputation.count(session, comment.site_id, keys, previous, -1)
+        then = SpamInput(
+            content=previous.text,
+            content_type=comment.content_type,
+            author_email=previous.author_email,
+            author_url=previous.author_url,
+            ip=previous.ip,
+        )
+        old_keys = reputation.keys_for(extract(then), previous.author_email, previous.ip)
+        if previous.label == label and old_keys == keys and previous.text == comment.content:
+            return  # the same label on the same text teaches nothing new
+    reputation.lock(session, comment.site_id, [*old_keys, *keys])
+    if previous is not None:
+        reputation.count(session, comment.site_id, old_keys, previous.label, -1)
     reputation.count(session, comment.site_id, keys, label, +1)
     values = neardup.signature(features.model_text)
-    if values is not None:
-        neardup.add(
-            session,
-            values,
-            site_id=comment.site_id,
-            comment_id=comment.id,
-            article_id=comment.article_id,
-            label=label,
-            now=utcnow(),
-        )
+    if values is None:
+        if previous is not None:
+            neardup.remove(session, comment.id, label)  # no stale text stays labelled
+        return
+    neardup.add(
+        session,
+        values,
+        site_id=comment.site_id,
+        comment_id=comment.id,
+        article_id=comment.article_id,
+        label=label,
+        now=utcnow(),
+    )
 
 
 def labelled_sites(session: Session) -> list[str]:

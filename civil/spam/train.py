@@ -13,6 +13,9 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +28,13 @@ from sklearn.model_selection import StratifiedKFold
 
 from civil.spam.normalize import clean
 from civil.spam.textmodel import DEFAULT_DIR, SpamTextModel
-from civil.toxicity.linear import FeatureConfig, Featurizer, LinearToxicityModel
+from civil.toxicity.linear import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    FeatureConfig,
+    Featurizer,
+    LinearToxicityModel,
+)
 from civil.toxicity.train_linear import count_matrix, document_frequency
 
 log = logging.getLogger("civil.spam.train")
@@ -156,6 +165,23 @@ def site_examples(texts_and_labels: Sequence[tuple[str, str]]) -> list[Example]:
     ]
 
 
+def publish(model: SpamTextModel, out_dir: Path, extra: dict | None = None) -> None:
+    """Write the model beside ``out_dir``, then move each finished file in (atomic renames).
+
+    Workers may load ``out_dir`` at any moment (``model_for`` rereads a site's model when its
+    files change): they see the old files or the new ones, never a half-written one, and a
+    training that fails leaves the old model in place. The description goes in last.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        model.save(staging, extra)
+        for name in (WEIGHTS_FILE, CONFIG_FILE):
+            os.replace(staging / name, out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def train(
     out_dir: Path = DEFAULT_DIR,
     data_root: Path = DEFAULT_DATA,
@@ -167,7 +193,7 @@ def train(
     # A site's label overrides the shared data's for the same text.
     rows = dedupe([*extra, *rows]) if extra else rows
     model = fit(rows)
-    model.save(out_dir, {"site_labels": len(extra)})
+    publish(model, Path(out_dir), {"site_labels": len(extra)})
     size = sum(p.stat().st_size for p in Path(out_dir).iterdir() if p.is_file())
     log.info("spam model: %s rows, %.1f MB in %s", len(rows), size / 1e6, out_dir)
     return {

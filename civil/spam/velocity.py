@@ -9,6 +9,7 @@ same windows are counted in the comments table.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -25,6 +26,8 @@ AUTHOR_WINDOW = timedelta(minutes=10)
 IP_WINDOW = timedelta(minutes=10)
 DOMAIN_WINDOW = timedelta(hours=1)
 PREFIX = "civil:spam:v"
+REDIS_RETRY_AFTER = 30.0  # seconds without trying Redis after it failed
+_redis_down_until: dict[str, float] = {}  # url -> time.monotonic() to try it again
 
 
 @dataclass(frozen=True)
@@ -115,10 +118,15 @@ def db_velocity(session: Session, subject: Subject) -> Velocity:
 
 
 def measure(session: Session, subject: Subject, redis_url: str | None) -> Velocity:
-    """Redis counters when configured (falling back to the database if Redis fails)."""
-    if redis_url:
+    """Redis counters when configured (falling back to the database if Redis fails).
+
+    After a failure Redis is left alone for ``REDIS_RETRY_AFTER``: an unreachable server
+    would otherwise cost every comment of a batch its own connect timeout.
+    """
+    if redis_url and time.monotonic() >= _redis_down_until.get(redis_url, 0.0):
         try:
             return redis_velocity(redis_url, subject)
         except Exception as exc:  # a Redis hiccup must not stop scoring
+            _redis_down_until[redis_url] = time.monotonic() + REDIS_RETRY_AFTER
             log.warning("spam velocity counters unavailable, counting in the database: %s", exc)
     return db_velocity(session, subject)

@@ -38,3 +38,27 @@ def test_an_unreachable_redis_falls_back_to_the_database(db, site):
         assert result == db_velocity(
             session, Subject(site.site_id, 1, None, "192.0.2.1", (), datetime.now(UTC))
         )
+
+
+def test_after_a_redis_failure_the_next_comments_skip_redis_for_a_while(db, site, monkeypatch):
+    from civil.spam import velocity
+
+    url = "redis://127.0.0.1:1/0"  # nothing listens there
+    tries = []
+    real_client = velocity._client
+
+    def counting(u):
+        tries.append(u)
+        return real_client(u)
+
+    monkeypatch.setattr(velocity, "_client", counting)
+    monkeypatch.setattr(velocity, "_redis_down_until", {})
+    with db.session() as session:
+        for n in range(3):
+            measure(
+                session, Subject(site.site_id, n, None, "192.0.2.1", (), datetime.now(UTC)), url
+            )
+        assert tries == [url], "one connect timeout per batch, not one per comment"
+        monkeypatch.setattr(velocity, "_redis_down_until", {url: 0.0})  # the pause is over
+        measure(session, Subject(site.site_id, 9, None, "192.0.2.1", (), datetime.now(UTC)), url)
+        assert len(tries) == 2

@@ -111,3 +111,39 @@ def test_train_spam_base_only_writes_to_the_model_dir(
 def test_train_spam_without_data_says_so(run, tmp_path):
     result = run("models", "train-spam", "--data", str(tmp_path / "nowhere"), ok=False)
     assert result.exit_code != 0 and "no spam training data" in result.output
+
+
+def test_a_failed_retraining_leaves_the_sites_model_whole(settings, site, data_root, monkeypatch):
+    from pathlib import Path
+
+    from civil.spam import train
+
+    own = site_model_dir(settings, site.site_id)
+    train.train(own, data_root, [("Cheap tickets at tix-deals.example", "spam")])
+    before = {p.name: p.read_bytes() for p in own.iterdir()}
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    # The weights are written, then the description fails: a reader must never see that mix.
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError):
+        train.train(own, data_root, [("Cheap tickets at tix-deals.example", "ham")])
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in own.iterdir()} == before
+    assert [p.name for p in own.parent.iterdir()] == [own.name], "no staging folder left behind"
+
+
+def test_a_corrupt_site_model_falls_back_to_the_shipped_one(settings, site, caplog):
+    own = site_model_dir(settings, site.site_id)
+    own.mkdir(parents=True)
+    (own / "linear.json").write_text("{not json")
+    (own / "weights.npz").write_bytes(b"half a zip")
+    model = model_for(settings, site.site_id)
+    assert model.meta.get("site_labels") == 0 and "unusable" in caplog.text
+
+
+def test_train_spam_refuses_a_site_that_does_not_exist(run, settings, data_root):
+    result = run("models", "train-spam", "--data", str(data_root), "--site", "../x", ok=False)
+    assert result.exit_code != 0 and "no such site: ../x" in result.output
+    assert not site_model_dir(settings, "../x").exists()

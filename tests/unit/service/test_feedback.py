@@ -80,3 +80,15 @@ def test_openapi_documents_the_feedback_call(client):
     assert {"200", "401", "403", "404", "415", "422"} <= set(op["responses"])
     schema = spec["components"]["schemas"]["FeedbackIn"]
     assert schema["properties"]["label"]["enum"] == ["spam", "ham"]
+
+
+def test_a_comment_of_another_site_is_not_found_under_ones_own_path(client, site, auth, db):
+    with db.session() as s:
+        other = create_site(s, name="Other", callback_url=None, allow_private=True)
+    theirs = {"Authorization": f"Bearer {other.api_key}"}
+    comment_id = _post_comment(
+        client, other, theirs, content="Cheap watches at https://replica-outlet.example today"
+    )
+    r = _feedback(client, site, comment_id, auth, json={"label": "spam"})
+    assert r.status_code == 404 and set(r.json) == {"error", "message", "details"}
+    assert _count(db, Feedback) == 0 and _count(db, SpamReputation) == 0

@@ -109,3 +109,30 @@ def test_off_topic_selling_is_caught_only_with_the_article(scorer):
     assert "spam_offtopic" in _codes(with_article) and "spam_offtopic" not in _codes(without)
     assert with_article.probability > without.probability + 0.2
     assert ham.probability < 0.2 and "spam_ontopic" in _codes(ham)
+
+
+def test_adversarial_long_comments_take_linear_time():
+    # Each of these made one regex scan to the end of the text from every position: a 40k-char
+    # comment (the API takes 64 KiB bodies) held a worker for seconds to minutes.
+    import time
+
+    n = 40_000
+    cases = [
+        ("a-" * (n // 2), "text/plain"),  # obfuscated-dot patterns, from each letter
+        ("a" * n, "text/plain"),  # e-mail pattern, from each letter of a run without "@"
+        ("<a " * (n // 3), "text/html"),  # anchor pattern, from each "<a "
+        ("<" * n, "text/html"),  # tag pattern, from each "<"
+    ]
+    for content, content_type in cases:
+        began = time.perf_counter()
+        extract(SpamInput(content, content_type))
+        assert time.perf_counter() - began < 1.0, content[:6]
+
+
+def test_evasions_still_found_after_the_linear_time_patterns():
+    f = extract(SpamInput("write to me: x.y+z@mail.example.org or see cheap-pills[.]com now"))
+    assert f.domains == ("cheap-pills.com",) and f.obfuscated_links == 1
+    html = extract(
+        SpamInput('<p>hi <a class="x" href="https://deal.example.com/1">x</a>', "text/html")
+    )
+    assert html.domains == ("example.com",)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from civil import pipeline
 from civil.comments import submit_comment
 from civil.feedback import record_spam_label
-from civil.models import Comment, Feedback, SpamFingerprint, SpamReputation
+from civil.models import Comment, Feedback, SpamFingerprint, SpamReputation, utcnow
 from civil.schema import CommentIn
 from civil.scoring import TOXICITY_LABELS
 from civil.sites import create_site
@@ -176,3 +176,99 @@ def test_without_a_spam_model_the_interim_heuristic_still_decides(settings, site
     assert decision["scores"]["spam"] == heuristic_spam_score("Great read", "filled", RuleFacts())
     assert "spam_honeypot" in spam_codes(decision)
     assert clean["scores"]["spam"] < 0.1 and not spam_codes(clean)
+
+
+def _counts(db, site_id):
+    with db.session() as s:
+        rows = s.scalars(
+            select(SpamReputation).where(
+                SpamReputation.site_id == site_id, SpamReputation.kind == "link_domain"
+            )
+        )
+        return {r.value: (r.spam, r.ham) for r in rows}
+
+
+def test_relabelling_an_edited_comment_takes_back_the_counts_of_the_labelled_text(db, site):
+    comment_id, _ = post(
+        db, site.site_id, "Cheap tickets at https://first-deals.example today", id="c-e"
+    )
+    label(db, comment_id, "spam")
+    post(db, site.site_id, "Cheap tickets at https://second-deals.example now", id="c-e")
+    label(db, comment_id, "ham")
+    assert _counts(db, site.site_id) == {
+        "first-deals.example": (0, 0),
+        "second-deals.example": (0, 1),
+    }
+    # The same label again, on the edited text, moves the counts to the new text's keys too.
+    post(db, site.site_id, "Cheap tickets at https://third-deals.example now", id="c-e")
+    label(db, comment_id, "ham")
+    label(db, comment_id, "spam")
+    assert _counts(db, site.site_id) == {
+        "first-deals.example": (0, 0),
+        "second-deals.example": (0, 0),
+        "third-deals.example": (1, 0),
+    }
+
+
+def test_a_flood_of_copies_does_not_hide_the_sites_labelled_text(db, site, monkeypatch):
+    monkeypatch.setattr(neardup, "MAX_MATCHES", 5)
+    with db.session() as s:
+        other = create_site(s, name="Flooded", callback_url=None, allow_private=True)
+    text = "Earn 500 dollars a day from home, message me on telegram to learn how today"
+    values = neardup.signature(text)
+    with db.session() as s:
+        for n in range(8):  # unlabelled copies on another site, more than a query returns
+            neardup.add(
+                s,
+                values,
+                site_id=other.site_id,
+                comment_id=None,
+                article_id=n,
+                label=None,
+                now=utcnow(),
+            )
+        neardup.add(
+            s,
+            values,
+            site_id=site.site_id,
+            comment_id=None,
+            article_id=None,
+            label="spam",
+            now=utcnow(),
+        )
+    with db.session() as s:
+        found = neardup.find(s, values, site_id=site.site_id, comment_id=None, now=utcnow())
+    assert [m.label for m in found if m.label] == ["spam"]
+
+
+def test_old_posts_are_pruned_while_comments_are_scored(db, site, monkeypatch):
+    from civil.spam import service
+
+    comment_id, _ = post(db, site.site_id, "A long enough comment about the bike lanes and parking")
+    with db.session() as s:
+        s.scalar(select(SpamFingerprint)).created_at -= neardup.WINDOW + timedelta(minutes=1)
+    monkeypatch.setattr(service, "_last_prune", [float("-inf")])  # the interval has passed
+    newer_id, _ = post(db, site.site_id, "Another long comment, this one about the new bus routes")
+    assert newer_id % 500 and comment_id % 500, "ids that are no multiple of anything special"
+    with db.session() as s:
+        assert [f.comment_id for f in s.scalars(select(SpamFingerprint))] == [newer_id]
+
+
+def test_the_answer_before_the_worker_agrees_on_copies_of_the_same_article(db, site):
+    from civil.spam.service import assess_unrecorded, spam_input
+
+    text = "Everyone should read the report on the housing market before the council meets"
+    for n in range(2):
+        post(db, site.site_id, text, author={"id": f"u-{n}", "ip": f"10.0.1.{n}"})
+    third = submit_comment(
+        db, site.site_id, CommentIn.model_validate(comment_body(content=text, article=ARTICLE))
+    )
+    with db.session() as s:
+        comment = s.get(Comment, third.comment_id)
+        early = assess_unrecorded(
+            s, db.settings, site.site_id, spam_input(comment), comment.id, comment.article_id
+        )
+        [worker] = assess(s, [comment], db.settings)
+        s.rollback()
+    assert "spam_duplicate" not in {x.code for x in early.signals}
+    assert early.probability == worker.probability
