@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from transformers import BertConfig, BertModel
 
 from civil.scoring import TOXICITY_LABELS
 from civil.toxicity import train_minilm as tm
+from tests.support.offline import refusing_network
 from tests.support.tiny_detoxify import build_tiny_checkpoint
 from workers.scorers import DetoxifyScorer
 
@@ -42,20 +42,10 @@ TOXIC_WORDS = {"stupid", "idiot", "kill", "hate"}
 
 
 @pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[object, ...]]]:
+def offline() -> Iterator[list[tuple[object, ...]]]:
     """Make every network attempt fail, and record it."""
-    attempts: list[tuple[object, ...]] = []
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        attempts.append(args)
-        raise OSError("network access attempted in an offline test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    yield attempts
-    assert attempts == [], "the code under test tried to reach the network"
+    with refusing_network() as attempts:
+        yield attempts
 
 
 @pytest.fixture(scope="module")

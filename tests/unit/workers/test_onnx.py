@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import torch
 import transformers
 
 from civil.scoring import TOXICITY_LABELS, Scorer, ScorerUnavailable
+from tests.support.offline import refusing_network
 from tests.support.tiny_detoxify import build_tiny_checkpoint
 from workers import onnx_scorer
 from workers.onnx_scorer import OnnxScorer, export_onnx, load_onnx_scorer
@@ -36,19 +36,8 @@ LONG_TEXT = " ".join(
 @pytest.fixture(scope="module")
 def offline() -> Iterator[list[tuple[object, ...]]]:
     """Make every network attempt in this module fail, and record it."""
-    attempts: list[tuple[object, ...]] = []
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        attempts.append(args)
-        raise OSError("network access attempted in an offline test")
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", refuse)
-        patch.setattr(socket.socket, "connect_ex", refuse)
-        patch.setattr(socket, "create_connection", refuse)
-        patch.setattr(socket, "getaddrinfo", refuse)
+    with refusing_network() as attempts:
         yield attempts
-    assert attempts == [], "the code under test tried to reach the network"
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 import torch
 
 from civil.scoring import TOXICITY_LABELS, Scorer, ScorerUnavailable
+from tests.support.offline import refusing_network
 from tests.support.tiny_detoxify import MAX_POSITIONS, build_tiny_checkpoint
 from workers.scorers import DetoxifyScorer, load_scorer
 
@@ -37,19 +37,8 @@ LONG_TEXT = " ".join(
 @pytest.fixture(scope="module")
 def offline() -> Iterator[list[tuple[object, ...]]]:
     """Make every network attempt in this module fail, and record it."""
-    attempts: list[tuple[object, ...]] = []
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        attempts.append(args)
-        raise OSError("network access attempted in an offline test")
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", refuse)
-        patch.setattr(socket.socket, "connect_ex", refuse)
-        patch.setattr(socket, "create_connection", refuse)
-        patch.setattr(socket, "getaddrinfo", refuse)
+    with refusing_network() as attempts:
         yield attempts
-    assert attempts == [], "the code under test tried to reach the network"
 
 
 @pytest.fixture(autouse=True)

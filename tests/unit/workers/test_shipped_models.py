@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from civil.scoring import TOXICITY_LABELS
+from tests.support.offline import refusing_network
 from workers.scorers import load_scorer
 
 MODELS = Path(__file__).resolve().parents[3] / "models"
@@ -16,13 +16,9 @@ TOXIC = "You are a pathetic idiot and a disgusting piece of garbage, shut up."
 
 
 @pytest.fixture
-def offline(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError("network access attempted in an offline test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+def offline():
+    with refusing_network() as attempts:
+        yield attempts
 
 
 @pytest.mark.parametrize("spec", ["linear", "minilm", "cascade"])
