@@ -46,19 +46,18 @@ def record_spam_label(
         .limit(1)
     )
     author = comment.author
-    row = Feedback(
-        site_id=comment.site_id,
-        comment_id=comment.id,
-        kind="spam",
-        label=label,
-        source=source,
-        actor=actor,
-        text=comment.content,
+    row = record_spam_text_label(
+        session,
+        comment.site_id,
+        comment.content,
+        label,
+        source,
         author_email=author.email if author else None,
         author_url=author.url if author else None,
         ip=comment.ip,
+        actor=actor,
+        comment_id=comment.id,
     )
-    session.add(row)
     # Learning happens here, in the label's transaction, so every caller (moderators, the
     # feedback endpoint, the Akismet API) teaches the site's reputation and near-duplicate
     # index at once, and the label and what was learnt from it commit or roll back together.
@@ -77,16 +76,18 @@ def record_spam_text_label(
     author_url: str | None = None,
     ip: str | None = None,
     actor: str | None = None,
+    comment_id: int | None = None,
 ) -> Feedback:
-    """Store a spam/ham label for a text Civil never stored (the caller commits).
+    """Store a spam/ham label for a text (the caller commits); nothing is learnt here.
 
     Akismet's submit-spam/submit-ham may report a comment that never went through
-    comment-check here; the label still teaches the site's spam model.
+    comment-check here; the label still teaches the site's spam model when it is retrained.
+    `record_spam_label` uses it for stored comments, then learns from the label.
     """
     _check_spam(label, source)
     row = Feedback(
         site_id=site_id,
-        comment_id=None,
+        comment_id=comment_id,
         kind="spam",
         label=label,
         source=source,
