@@ -12,7 +12,8 @@ def init_app(app: Flask) -> None:
 
     for module in (perspective, akismet, moderations):
         app.register_blueprint(module.bp)
-    # Routing errors (unknown path or method) under their prefixes, in their own shapes.
+    # Every HTTP error under their prefixes (a body too large inside a view, an unknown path
+    # or method, an unexpected failure) answers in that API's own shape: one mechanism.
     foreign_errors(app, "/v1alpha1/", perspective.render_http_error)
     foreign_errors(app, "/$discovery/", perspective.render_http_error)
     foreign_errors(app, "/1.1/", akismet.render_http_error)

@@ -99,7 +99,6 @@ def _invalid(exc: AkismetInvalid) -> Response:
     return _plain("invalid", **{DEBUG_HEADER: str(exc)})
 
 
-@bp.errorhandler(HTTPException)
 def render_http_error(exc: HTTPException) -> tuple[Response, int]:
     # E.g. a body over CIVIL_MAX_BODY_BYTES: Akismet's plain-text shape, not Civil's JSON.
     return _plain("invalid", **{DEBUG_HEADER: exc.description or str(exc.name)}), exc.code or 500

@@ -31,7 +31,6 @@ def _moderation_error(exc: ModerationError) -> tuple[Response, int]:
     return jsonify(exc.body()), exc.http_status
 
 
-@bp.errorhandler(HTTPException)
 def render_http_error(exc: HTTPException) -> tuple[Response, int]:
     # E.g. a body over CIVIL_MAX_BODY_BYTES: OpenAI's error shape, not Civil's.
     code = exc.code or 500

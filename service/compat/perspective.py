@@ -56,7 +56,6 @@ def _perspective_error(exc: PerspectiveError) -> tuple[Response, int]:
     return jsonify(exc.body()), exc.http_status
 
 
-@bp.errorhandler(HTTPException)
 def render_http_error(exc: HTTPException) -> tuple[Response, int]:
     # E.g. a body over CIVIL_MAX_BODY_BYTES: Google's error shape, not Civil's.
     error = PerspectiveError(exc.description or str(exc.name), http_status=exc.code or 500)
