@@ -33,9 +33,11 @@ test-unit: install ## Unit tests only (no services)
 test-integration: install ## Integration tests (real Redis, PostgreSQL, Celery workers)
 	$(BIN)/python -m pytest -q tests/integration
 
-lint: install ## ruff + mypy on the domain package
+lint: install ## ruff (check + format), mypy on the domain package, the import rules (import-linter)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 BENCH_ARGS ?= -n 300 --rate 30 --model tiny
 bench: install ## Intake bench (a service, comments posted at a rate: latency, throughput) + spam scorer bench

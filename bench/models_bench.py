@@ -67,7 +67,7 @@ def _load(spec: str, batch: int, threads: int) -> tuple[object, float]:
     import torch
 
     torch.set_num_threads(threads)
-    from workers.scorers import load_scorer
+    from civil.toxicity.loader import load_scorer
 
     started = time.perf_counter()
     scorer = load_scorer(spec, ROOT / "models", batch)

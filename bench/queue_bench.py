@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from civil import moderation, review
 from civil.db import Database
 from civil.migrate import upgrade
 from civil.models import Article, Author, Comment, Site
-from civil.moderators import Identity
+from civil.moderation import queue, review
+from civil.moderation.accounts import Identity
 from civil.settings import Settings
 
 STATUSES = ["held"] * 4 + ["approved"] * 5 + ["rejected"]
@@ -125,8 +125,8 @@ def run(db: Database, n: int) -> dict[str, Any]:
     one_site = Identity(1, "mod@example.org", False, frozenset({"site_1"}))
     out: dict[str, Any] = {"comments": n, "database": db.engine.dialect.name}
     with db.session() as session:
-        held = moderation.QueueFilter()
-        out["held"] = moderation.queue_count(session, admin, held)
+        held = queue.QueueFilter()
+        out["held"] = queue.queue_count(session, admin, held)
         # A cursor halfway down the held queue: what page N of a deep queue costs.
         middle = session.execute(
             select(Comment.received_at, Comment.id)
@@ -135,10 +135,10 @@ def run(db: Database, n: int) -> dict[str, Any]:
             .offset(out["held"] // 2)
             .limit(1)
         ).one()
-        deep = moderation.encode_cursor(middle[0], middle[1])
+        deep = queue.encode_cursor(middle[0], middle[1])
 
-        def page(flt: moderation.QueueFilter, who: Identity = admin, cursor: str | None = None):
-            return lambda: moderation.queue_page(session, who, flt, cursor, 25)
+        def page(flt: queue.QueueFilter, who: Identity = admin, cursor: str | None = None):
+            return lambda: queue.queue_page(session, who, flt, cursor, 25)
 
         def offset_page() -> Any:
             return list(
@@ -152,7 +152,7 @@ def run(db: Database, n: int) -> dict[str, Any]:
             )
 
         def rendered_page() -> Any:
-            rows, _ = moderation.queue_page(session, admin, held, None, 25)
+            rows, _ = queue.queue_page(session, admin, held, None, 25)
             return [review.item_view(session, c, full=False) for c in rows]
 
         out["timings"] = {
@@ -160,15 +160,13 @@ def run(db: Database, n: int) -> dict[str, Any]:
             "deep_page_held_keyset": timed(page(held, cursor=deep)),
             "deep_page_held_offset_for_comparison": timed(offset_page),
             "first_page_one_site_moderator": timed(page(held, one_site)),
-            "reason_toxic": timed(page(moderation.QueueFilter(reason="toxic"))),
-            "by_ip": timed(page(moderation.QueueFilter(ip="203.0.113.7"))),
-            "by_author": timed(page(moderation.QueueFilter(author="u-77"))),
-            "by_author_on_site": timed(
-                page(moderation.QueueFilter(author="u-77", site_id="site_1"))
-            ),
-            "recently_approved": timed(page(moderation.QueueFilter(view="approved"))),
-            "search_text": timed(page(moderation.QueueFilter(q="number 99999")), repeat=5),
-            "count_held": timed(lambda: moderation.queue_count(session, admin, held)),
+            "reason_toxic": timed(page(queue.QueueFilter(reason="toxic"))),
+            "by_ip": timed(page(queue.QueueFilter(ip="203.0.113.7"))),
+            "by_author": timed(page(queue.QueueFilter(author="u-77"))),
+            "by_author_on_site": timed(page(queue.QueueFilter(author="u-77", site_id="site_1"))),
+            "recently_approved": timed(page(queue.QueueFilter(view="approved"))),
+            "search_text": timed(page(queue.QueueFilter(q="number 99999")), repeat=5),
+            "count_held": timed(lambda: queue.queue_count(session, admin, held)),
             "first_page_with_item_details": timed(rendered_page, repeat=5),
         }
     return out

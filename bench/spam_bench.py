@@ -22,11 +22,12 @@ import statistics
 import time
 from pathlib import Path
 
-from civil.spam import neardup, train
-from civil.spam.evaluate import BLOG_CSV, read_csv
+from civil.spam import neardup
 from civil.spam.features import SpamInput
 from civil.spam.scorer import SpamScorer
 from civil.spam.textmodel import DEFAULT_DIR, SpamTextModel
+from civil.spam.training import train
+from civil.spam.training.evaluate import BLOG_CSV, read_csv
 
 
 def comments(n: int) -> list[SpamInput]:

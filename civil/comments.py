@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from civil.db import Database
 from civil.errors import NotFound
-from civil.models import Article, Author, AuthorStanding, Comment, Site, utcnow
-from civil.rules import RuleFacts
+from civil.models import Article, Author, Comment, Site, utcnow
 from civil.schema import ArticleIn, AuthorIn, CommentIn
 
 
@@ -128,56 +127,6 @@ def find_comment(session: Session, site_id: str, external_id: str) -> Comment:
     if comment is None:
         raise NotFound("no such comment", {"site_id": site_id, "id": external_id})
     return comment
-
-
-def gather_facts(session: Session, comment: Comment, repeat_window_minutes: int) -> RuleFacts:
-    """Counts the rules need: identical recent posts, per-author and per-IP rate."""
-    now = comment.received_at
-    minute_ago = now - timedelta(minutes=1)
-
-    def count(*where: Any) -> int:
-        stmt = (
-            select(func.count())
-            .select_from(Comment)
-            .where(Comment.site_id == comment.site_id, Comment.id != comment.id, *where)
-        )
-        return int(session.scalar(stmt) or 0)
-
-    window_start = now - timedelta(minutes=repeat_window_minutes)
-    same = (
-        count(Comment.content_hash == comment.content_hash, Comment.received_at >= window_start)
-        if repeat_window_minutes
-        else 0
-    )
-    by_author = (
-        count(
-            Comment.author_id == comment.author_id,
-            Comment.received_at >= minute_ago,
-            Comment.received_at <= now,
-        )
-        if comment.author_id
-        else 0
-    )
-    by_ip = (
-        count(
-            Comment.ip == comment.ip, Comment.received_at >= minute_ago, Comment.received_at <= now
-        )
-        if comment.ip
-        else 0
-    )
-    standing = (
-        session.scalar(
-            select(AuthorStanding.standing).where(AuthorStanding.author_id == comment.author_id)
-        )
-        if comment.author_id
-        else None
-    )
-    return RuleFacts(
-        same_text_recent=same,
-        author_last_minute=by_author,
-        ip_last_minute=by_ip,
-        author_standing=standing,
-    )
 
 
 def stranded_comments(

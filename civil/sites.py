@@ -13,10 +13,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civil.decision.policy import Policy
+from civil.delivery.netguard import check_callback_url
 from civil.errors import InvalidInput, NotFound, Unauthorized
 from civil.models import Site
-from civil.netguard import check_callback_url
-from civil.policy import Policy
 from civil.schema import PolicyIn, validation_errors
 from civil.scoring import TOXICITY_LABELS
 

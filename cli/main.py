@@ -222,7 +222,7 @@ def deliveries() -> None:
 @click.option("--limit", type=int, default=50, show_default=True)
 def deliveries_list(site_id: str | None, status: str | None, limit: int) -> None:
     """List deliveries, newest first (--status dead for the dead letters)."""
-    from civil.callbacks import event_view, list_events
+    from civil.delivery.events import event_view, list_events
 
     with _database().session() as session:
         _print(
@@ -237,7 +237,7 @@ def deliveries_list(site_id: str | None, status: str | None, limit: int) -> None
 @click.argument("event_id")
 def deliveries_show(event_id: str) -> None:
     """One delivery and its attempt log."""
-    from civil.callbacks import attempts_of, event_view
+    from civil.delivery.events import attempts_of, event_view
     from civil.models import Event
 
     with _database().session() as session:
@@ -253,9 +253,9 @@ def deliveries_show(event_id: str) -> None:
 @click.option("--site", "site_id", default=None, help="With --all-dead: only this site's.")
 def deliveries_replay(event_ids: tuple[str, ...], all_dead: bool, site_id: str | None) -> None:
     """Deliver events again (same webhook-id, fresh retry window)."""
-    from civil.callbacks import list_events, replay_event
+    from civil.delivery.events import list_events, replay_event
     from civil.tasknames import DELIVER_EVENT, DELIVERY
-    from service.queue import make_producer
+    from service.broker import make_producer
 
     settings = _settings()
     ids = list(event_ids)
@@ -288,7 +288,7 @@ def moderators_group() -> None:
 @click.option("--admin", is_flag=True, help="Sees every site and the ops view.")
 def moderators_create(email: str, password: str, site_ids: tuple[str, ...], admin: bool) -> None:
     """Create an account; prints its id and API token (the token is shown once)."""
-    from civil.moderators import create_moderator
+    from civil.moderation.accounts import create_moderator
 
     try:
         with _database().session() as session:
@@ -307,7 +307,7 @@ def moderators_rotate_token(email: str) -> None:
 
     from civil.errors import NotFound
     from civil.models import Moderator
-    from civil.moderators import rotate_token
+    from civil.moderation.accounts import rotate_token
 
     try:
         with _database().session() as session:
@@ -323,7 +323,7 @@ def moderators_rotate_token(email: str) -> None:
 @moderators_group.command("list")
 def moderators_list() -> None:
     """List accounts with their sites (never passwords or tokens)."""
-    from civil.moderators import list_moderators
+    from civil.moderation.accounts import list_moderators
 
     with _database().session() as session:
         _print(list_moderators(session))
@@ -344,7 +344,7 @@ def models() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None)
 def models_prepare(shared: Path | None, out: Path | None) -> None:
     """Map every source's labels to Detoxify's six, dedupe, split into train/valid/test JSONL."""
-    from civil.toxicity import data
+    from civil.toxicity.training import data
 
     _print(data.prepare(out or data.DEFAULT_OUT, shared or data.DEFAULT_ROOT))
 
@@ -366,7 +366,9 @@ def models_prepare(shared: Path | None, out: Path | None) -> None:
 )
 def models_train(which: str, data_dir: Path | None, minilm_args: tuple[str, ...]) -> None:
     """Train the linear model, fine-tune MiniLM (resumable), export it, tune the cascade."""
-    from civil.toxicity import data, train_linear, train_minilm, tune
+    from civil.toxicity.training import data, tune
+    from civil.toxicity.training import linear as train_linear
+    from civil.toxicity.training.minilm import train as train_minilm
 
     data_dir = data_dir or data.DEFAULT_OUT
     if not (data_dir / "train.jsonl").exists():
@@ -379,7 +381,7 @@ def models_train(which: str, data_dir: Path | None, minilm_args: tuple[str, ...]
             sys.exit(code)
         train_minilm.main(["export", "--data-dir", str(data_dir)])
     if which in ("all", "cascade"):
-        from workers.scorers import load_scorer
+        from civil.toxicity.loader import load_scorer
 
         model_dir = _settings().model_dir
         linear, minilm = load_scorer("linear", model_dir), load_scorer("minilm", model_dir)
@@ -397,8 +399,8 @@ def models_train(which: str, data_dir: Path | None, minilm_args: tuple[str, ...]
 @click.option("--model", "spec", default=None, help="default: CIVIL_TOXICITY_MODEL")
 def models_evaluate(csv_path: Path, spec: str | None) -> None:
     """Per-label ROC-AUC and their mean of a model on a labelled CSV."""
-    from civil.toxicity.evaluate import evaluate_csv
-    from workers.scorers import load_scorer
+    from civil.toxicity.loader import load_scorer
+    from civil.toxicity.training.evaluate import evaluate_csv
 
     settings = _settings()
     scorer = load_scorer(spec or settings.toxicity_model, settings.model_dir)
@@ -417,9 +419,9 @@ def models_evaluate(csv_path: Path, spec: str | None) -> None:
 )
 def models_bias(spec: str | None, data_root: Path | None) -> None:
     """Per-identity false-positive rates (templates and the Wikipedia fuzzed/non-fuzzed sets)."""
-    from civil.toxicity.data import DEFAULT_ROOT, load_bias_sets
-    from civil.toxicity.evaluate import bias_report
-    from workers.scorers import load_scorer
+    from civil.toxicity.loader import load_scorer
+    from civil.toxicity.training.data import DEFAULT_ROOT, load_bias_sets
+    from civil.toxicity.training.evaluate import bias_report
 
     settings = _settings()
     root = data_root or DEFAULT_ROOT
@@ -445,8 +447,8 @@ def models_bias(spec: str | None, data_root: Path | None) -> None:
 @click.option("--base-only", is_flag=True, help="only the shipped model, no per-site models")
 def models_train_spam(data_root: Path | None, site_ids: tuple[str, ...], base_only: bool) -> None:
     """Train the spam text model; then one per site, adding that site's own labels."""
-    from civil.spam import train
     from civil.spam.service import labelled_sites, site_model_dir, site_training_rows
+    from civil.spam.training import train
 
     settings = _settings()
     root = data_root or train.DEFAULT_DATA
@@ -488,7 +490,7 @@ def models_train_spam(data_root: Path | None, site_ids: tuple[str, ...], base_on
 )
 def models_evaluate_spam(csv_path: Path, model_dir: Path | None) -> None:
     """Precision, recall, F1 and ROC-AUC of the spam scorer on a labelled CSV."""
-    from civil.spam.evaluate import evaluate_csv
+    from civil.spam.training.evaluate import evaluate_csv
 
     try:
         evaluate_csv(csv_path, model_dir or Path(_settings().model_dir) / "spam", out=click.echo)
@@ -499,7 +501,7 @@ def models_evaluate_spam(csv_path: Path, model_dir: Path | None) -> None:
 @main.command()
 def status() -> None:
     """Workers, queue depths, comments by status and dead letters."""
-    from civil import health
+    from civil.ops import health
 
     settings = _settings()
     database = _database()

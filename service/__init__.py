@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["civil"] = {"settings": settings, "db": Database(settings)}
 
+    from service import broker as queue
     from service import (
         comments,
         compat,
@@ -27,14 +28,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         limits,
         moderate,
         ops,
-        queue,
-        queue_api,
+        review_queue,
     )
 
     errors.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
-    for module in (intake, comments, feedback, deliveries, ops, queue_api):
+    for module in (intake, comments, feedback, deliveries, ops, review_queue):
         app.register_blueprint(module.bp)
     compat.init_app(app)
     moderate.init_app(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from civil.callbacks import attempts_of, event_view, list_events, replay_event
+from civil.delivery.events import attempts_of, event_view, list_events, replay_event
 from civil.errors import InvalidInput, NotFound
 from civil.models import Event
 from civil.tasknames import DELIVER_EVENT, DELIVERY

@@ -14,9 +14,9 @@ from civil.logs import bind
 from civil.metrics import INTAKE
 from civil.schema import CommentIn, validation_errors
 from service.auth import require_site
+from service.broker import enqueue_scoring
 from service.context import database, json_object, settings
 from service.limits import intake_limit, limiter
-from service.queue import enqueue_scoring
 
 bp = Blueprint("intake", __name__)
 log = logging.getLogger("civil.api")

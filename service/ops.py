@@ -11,7 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from civil import health
+from civil.ops import health
 from service.context import database, settings
 from service.openapi import spec
 

@@ -49,7 +49,7 @@ def nodename() -> str:
 
 def load_scorer(settings: Settings) -> None:
     """Load the configured toxicity model once; remember the failure instead of crashing."""
-    from workers.scorers import load_scorer as build
+    from civil.toxicity.loader import load_scorer as build
 
     _state["tried_at"] = time.monotonic()
     _limit_threads(settings.torch_threads)

@@ -12,9 +12,10 @@ from celery.signals import worker_init, worker_process_init, worker_ready, worke
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from civil import callbacks, pipeline
 from civil.comments import stranded_comments
 from civil.db import Database
+from civil.decision import pipeline
+from civil.delivery import events, sender
 from civil.logs import bind, configure_logging
 from civil.metrics import (
     DECISION_LATENCY,
@@ -149,7 +150,7 @@ def deliver_event(self: Task, event_id: str) -> None:
     """Attempt one delivery of a callback event (the schedule lives in the event row)."""
     started = time.monotonic()
     with bind(event_id=event_id, task_id=self.request.id):
-        outcome = callbacks.deliver_event(db(), settings, event_id)
+        outcome = sender.deliver_event(db(), settings, event_id)
         if outcome.result != "skipped":
             DELIVERIES.labels(outcome.result).inc()
             log.info(
@@ -178,7 +179,7 @@ def sweep_pending() -> int:
 @app.task(base=CivilTask, name="civil.dispatch_deliveries")
 def dispatch_deliveries() -> int:
     """Enqueue every callback whose next attempt is due."""
-    due = callbacks.due_events(db())
+    due = events.due_events(db())
     for event_id in due:
         deliver_event.apply_async((event_id,), queue=DELIVERY)
     return len(due)

@@ -22,10 +22,10 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from civil.comments import gather_facts
+from civil.decision.facts import gather_facts
+from civil.decision.policy import Decision, Policy, decide
+from civil.decision.rules import evaluate_rules, heuristic_spam_score
 from civil.models import Author, Comment, utcnow
-from civil.policy import Decision, Policy, decide
-from civil.rules import evaluate_rules, heuristic_spam_score
 from civil.schema import CommentIn
 from civil.scoring import ScorerUnavailable
 from civil.settings import Settings

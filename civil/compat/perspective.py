@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from civil.rules import plain_text
+from civil.decision.rules import plain_text
 
 # Perspective attribute -> the Civil (Detoxify) label that scores it.
 ATTRIBUTES: dict[str, str] = {

@@ -36,10 +36,10 @@ from civil.feedback import record_spam_label, record_spam_text_label
 from civil.metrics import INTAKE
 from civil.schema import CommentIn
 from civil.spam.service import spam_input
+from service.broker import enqueue_scoring
 from service.compat.common import KeyedSite, limit_key, site_for_key
 from service.context import database, settings
 from service.limits import intake_limit, limiter
-from service.queue import enqueue_scoring
 
 bp = Blueprint("akismet", __name__)
 log = logging.getLogger("civil.api")

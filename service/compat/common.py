@@ -50,9 +50,9 @@ def _build_scorer(config: Settings) -> Scorer:
         from civil.toxicity.linear import LinearToxicityModel
 
         return LinearToxicityModel.load(model_dir / "linear")
-    # Any other spec is built exactly as a worker builds it (workers.scorers holds no Celery
+    # Any other spec is built exactly as a worker builds it (civil.toxicity holds no Celery
     # code; importing it here only loads the model code the spec needs).
-    from workers.scorers import load_scorer
+    from civil.toxicity.loader import load_scorer
 
     return load_scorer(spec, model_dir, config.score_batch_size)
 

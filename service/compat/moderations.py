@@ -16,7 +16,7 @@ from civil.compat.moderation import (
     moderation_result,
     parse_inputs,
 )
-from civil.policy import Policy
+from civil.decision.policy import Policy
 from civil.scoring import ScorerUnavailable
 from service.auth import bearer_token
 from service.compat.common import limit_key, site_for_key, sync_scorer

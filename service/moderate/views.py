@@ -25,14 +25,16 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from civil import moderation, moderators, review, throughput
-from civil.callbacks import replay_event
+from civil.delivery.events import replay_event
 from civil.errors import CivilError
-from civil.moderators import Identity
+from civil.moderation import accounts as moderators
+from civil.moderation import actions, claims, queue, review
+from civil.moderation.accounts import Identity
+from civil.ops import throughput
+from service.broker import send_deliveries
 from service.context import database, settings
 from service.errors import error_response
 from service.limits import limiter
-from service.queue import send_deliveries
 
 bp = Blueprint(
     "moderate",
@@ -177,26 +179,26 @@ def logout() -> Response:
 
 # --- the queue -------------------------------------------------------------------------------
 
-FILTER_KEYS = tuple(moderation.QueueFilter.__dataclass_fields__)
+FILTER_KEYS = tuple(queue.QueueFilter.__dataclass_fields__)
 
 
-def _filter(values: Mapping[str, str]) -> moderation.QueueFilter:
-    return moderation.QueueFilter.parse({k: values.get(k) for k in FILTER_KEYS if values.get(k)})
+def _filter(values: Mapping[str, str]) -> queue.QueueFilter:
+    return queue.QueueFilter.parse({k: values.get(k) for k in FILTER_KEYS if values.get(k)})
 
 
-def _page(flt: moderation.QueueFilter, cursor: str | None) -> dict[str, Any]:
+def _page(flt: queue.QueueFilter, cursor: str | None) -> dict[str, Any]:
     with database().session() as db_session:
-        rows, next_cursor = moderation.queue_page(db_session, who(), flt, cursor, PAGE)
+        rows, next_cursor = queue.queue_page(db_session, who(), flt, cursor, PAGE)
         return {
             "items": [review.item_view(db_session, c, full=False) for c in rows],
             "next_cursor": next_cursor,
-            "total": moderation.queue_count(db_session, who(), flt),
-            "sites": moderation.moderator_sites(db_session, who()),
+            "total": queue.queue_count(db_session, who(), flt),
+            "sites": queue.moderator_sites(db_session, who()),
         }
 
 
-@bp.get("")
-def queue() -> str:
+@bp.get("", endpoint="queue")
+def queue_view() -> str:
     """The review queue with its views, filters, search and keyset paging."""
     flt = _filter(request.args)
     page = _page(flt, request.args.get("cursor"))
@@ -205,7 +207,7 @@ def queue() -> str:
         flt=flt,
         filters=flt.to_dict(),
         cursor=request.args.get("cursor"),
-        reject_reasons=moderation.REJECT_REASONS,
+        reject_reasons=actions.REJECT_REASONS,
         **page,
     )
 
@@ -219,7 +221,7 @@ def queue_items() -> str:
         "_list.html",
         flt=flt,
         filters=flt.to_dict(),
-        reject_reasons=moderation.REJECT_REASONS,
+        reject_reasons=actions.REJECT_REASONS,
         **page,
     )
 
@@ -228,15 +230,15 @@ def queue_items() -> str:
 def item(comment_id: int) -> str:
     """One comment with its context, scores, reasons, audit trail; opening it claims it."""
     with database().session() as db_session:
-        comment = moderation.visible_comment(db_session, who(), comment_id)
+        comment = queue.visible_comment(db_session, who(), comment_id)
         try:
             with db_session.begin_nested():
-                moderation.claim(db_session, who(), comment_id)
+                claims.claim(db_session, who(), comment_id)
         except CivilError:
             pass  # someone else has it: the page says who
         view = review.item_view(db_session, comment)
     return render_template(
-        "item.html", item=view, reject_reasons=moderation.REJECT_REASONS, detail=True
+        "item.html", item=view, reject_reasons=actions.REJECT_REASONS, detail=True
     )
 
 
@@ -244,7 +246,7 @@ def item(comment_id: int) -> str:
 def claim(comment_id: int) -> Response:
     """Claim a comment for a few minutes (the queue does this when an item gets focus)."""
     with database().session() as db_session:
-        until = moderation.claim(db_session, who(), comment_id)
+        until = claims.claim(db_session, who(), comment_id)
     return jsonify({"id": comment_id, "claimed_until": until.isoformat()})
 
 
@@ -253,7 +255,7 @@ def action(comment_id: int) -> Any:
     """Approve, reject, mark spam / not spam, or set the author's standing."""
     form = request.form
     with database().session() as db_session:
-        outcome = moderation.act(
+        outcome = actions.act(
             db_session,
             who(),
             comment_id,
@@ -267,10 +269,10 @@ def action(comment_id: int) -> Any:
     message = LABELS.get(outcome.action, outcome.action)
     if _wants_json():
         with database().session() as db_session:
-            comment = moderation.visible_comment(db_session, who(), comment_id)
+            comment = queue.visible_comment(db_session, who(), comment_id)
             view = review.item_view(db_session, comment, full=False)
         html = render_template(
-            "_item.html", item=view, reject_reasons=moderation.REJECT_REASONS, done=message
+            "_item.html", item=view, reject_reasons=actions.REJECT_REASONS, done=message
         )
         return jsonify({**outcome.to_dict(), "message": message, "html": html})
     flash(f"{message}: comment {outcome.comment_id}")
@@ -280,7 +282,7 @@ def action(comment_id: int) -> Any:
 # --- bulk ------------------------------------------------------------------------------------
 
 
-def _bulk_form() -> tuple[moderation.QueueFilter, str, str | None, str | None]:
+def _bulk_form() -> tuple[queue.QueueFilter, str, str | None, str | None]:
     form = request.form
     flt = _filter(form)
     return flt, form.get("action", ""), form.get("reason") or None, form.get("note") or None
@@ -291,8 +293,8 @@ def bulk_preview() -> str:
     """Dry run: how many comments the filter matches, and a button to apply the action."""
     flt, action_name, reason, note = _bulk_form()
     with database().session() as db_session:
-        result = moderation.bulk(db_session, who(), flt, action_name, reason, note, dry_run=True)
-        sample, _ = moderation.queue_page(db_session, who(), flt, None, 5)
+        result = actions.bulk(db_session, who(), flt, action_name, reason, note, dry_run=True)
+        sample, _ = queue.queue_page(db_session, who(), flt, None, 5)
         sample_views = [review.item_view(db_session, c, full=False) for c in sample]
     return render_template(
         "bulk.html",
@@ -311,7 +313,7 @@ def bulk_apply() -> str:
     flt, action_name, reason, note = _bulk_form()
     expected = request.form.get("expected", type=int)
     with database().session() as db_session:
-        result = moderation.bulk(
+        result = actions.bulk(
             db_session,
             who(),
             flt,
@@ -341,7 +343,7 @@ def bulk_apply() -> str:
 def audit() -> str:
     """The latest moderator actions on this moderator's sites."""
     with database().session() as db_session:
-        entries = [review.audit_view(e) for e in moderation.recent_audit(db_session, who())]
+        entries = [review.audit_view(e) for e in actions.recent_audit(db_session, who())]
     return render_template("audit.html", entries=entries)
 
 

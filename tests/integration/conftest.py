@@ -111,7 +111,7 @@ class Stack:
         return proc
 
     def wait_worker(self, name: str, timeout: float = 60) -> None:
-        from civil.health import live_workers
+        from civil.ops.health import live_workers
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -22,8 +22,8 @@ from perspective import Attribute
 from perspective.blocking import Perspective
 from sqlalchemy import func, select
 
+from civil.decision.policy import DEFAULT_REJECT
 from civil.models import Comment, Feedback
-from civil.policy import DEFAULT_REJECT
 from civil.toxicity.linear import LinearToxicityModel
 from tests.support.live import LiveServer, client_for
 

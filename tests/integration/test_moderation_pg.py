@@ -9,12 +9,12 @@ from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from civil import moderation
 from civil.db import Database
 from civil.errors import Unauthorized
 from civil.migrate import alembic_config, upgrade
 from civil.models import AuditEntry, Comment, Event, Moderator
-from civil.moderators import Identity, LockedOut, attempt_login, login
+from civil.moderation import actions, queue
+from civil.moderation.accounts import Identity, LockedOut, attempt_login, login
 from civil.settings import Settings
 from civil.sites import create_site
 from tests.support.moderation import decided_comment, moderator
@@ -41,15 +41,15 @@ def test_queue_actions_and_audit_on_postgresql(pg_db) -> None:
     seen, cursor = [], None
     with db.session() as session:
         while True:
-            rows, cursor = moderation.queue_page(
-                session, me, moderation.QueueFilter(reason="toxic"), cursor, 2
+            rows, cursor = queue.queue_page(
+                session, me, queue.QueueFilter(reason="toxic"), cursor, 2
             )
             seen += [r.id for r in rows]
             if cursor is None:
                 break
     assert seen == ids
     with db.session() as session:
-        outcome = moderation.act(session, me, ids[0], "reject", "abusive", "insults")
+        outcome = actions.act(session, me, ids[0], "reject", "abusive", "insults")
         assert outcome.after == "rejected" and len(outcome.event_ids) == 1
     with db.session() as session:
         assert session.get(Comment, ids[0]).status == "rejected"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from civil import pipeline
 from civil.comments import submit_comment
 from civil.db import Database
-from civil.moderators import create_moderator
-from civil.policy import Policy, Reason, decide
+from civil.decision import pipeline
+from civil.decision.policy import Policy, Reason, decide
+from civil.moderation.accounts import create_moderator
 from civil.schema import CommentIn
 from civil.scoring import TOXICITY_LABELS
 from tests.factories import comment_body

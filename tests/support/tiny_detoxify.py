@@ -1,6 +1,6 @@
 """Build a tiny random-weight Detoxify checkpoint locally, without any network access.
 
-Layout (the convention of workers/scorers.py): ``<dir>/tiny.ckpt`` holds the Detoxify config
+Layout (the convention of civil/toxicity/detoxify.py): ``<dir>/tiny.ckpt`` holds the Detoxify config
 and the weights; ``<dir>/tiny/`` holds the Hugging Face config.json, vocab.txt and
 tokenizer_config.json.
 """

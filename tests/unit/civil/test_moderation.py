@@ -8,14 +8,16 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import DatabaseError
 
-from civil import moderation, review
-from civil.comments import gather_facts, submit_comment
+from civil.comments import submit_comment
 from civil.db import Database
+from civil.decision import tags
+from civil.decision.facts import gather_facts
+from civil.decision.policy import Policy, Reason, decide
+from civil.decision.rules import evaluate_rules
 from civil.errors import Conflict, InvalidInput, NotFound
 from civil.models import AuditEntry, Comment, Event, Feedback, utcnow
-from civil.moderators import Identity
-from civil.policy import Policy, Reason, decide
-from civil.rules import evaluate_rules
+from civil.moderation import actions, claims, queue, review
+from civil.moderation.accounts import Identity
 from civil.schema import CommentIn
 from civil.sites import Credentials, create_site
 from tests.factories import comment_body
@@ -38,8 +40,8 @@ def test_reason_tags_group_codes_into_families() -> None:
             {"code": "quote_masked", "action": "approve"},
         ]
     }
-    assert moderation.reason_tags(decision) == ",links,toxic,words,"
-    assert moderation.reason_tags({"reasons": [{"code": "clean", "action": "approve"}]}) is None
+    assert tags.reason_tags(decision) == ",links,toxic,words,"
+    assert tags.reason_tags({"reasons": [{"code": "clean", "action": "approve"}]}) is None
 
 
 def test_queue_pages_oldest_first_with_a_keyset_cursor(db: Database, site: Credentials) -> None:
@@ -49,18 +51,14 @@ def test_queue_pages_oldest_first_with_a_keyset_cursor(db: Database, site: Crede
     seen, cursor = [], None
     with db.session() as session:
         while True:
-            rows, cursor = moderation.queue_page(
-                session, me, moderation.QueueFilter(), cursor, limit=3
-            )
+            rows, cursor = queue.queue_page(session, me, queue.QueueFilter(), cursor, limit=3)
             seen += [r.id for r in rows]
             if cursor is None:
                 break
         assert seen == ids
-        newest, _ = moderation.queue_page(
-            session, me, moderation.QueueFilter(sort="newest"), None, 2
-        )
+        newest, _ = queue.queue_page(session, me, queue.QueueFilter(sort="newest"), None, 2)
         assert [r.id for r in newest] == ids[::-1][:2]
-        assert moderation.queue_count(session, me, moderation.QueueFilter()) == 7
+        assert queue.queue_count(session, me, queue.QueueFilter()) == 7
 
 
 def test_filters_by_reason_ip_author_article_and_text(db: Database, site: Credentials) -> None:
@@ -78,9 +76,9 @@ def test_filters_by_reason_ip_author_article_and_text(db: Database, site: Creden
     me = who(db, [site.site_id])
 
     def ids(**kw: str) -> list[int]:
-        flt = moderation.QueueFilter.parse(kw)
+        flt = queue.QueueFilter.parse(kw)
         with db.session() as session:
-            return [c.id for c in moderation.queue_page(session, me, flt)[0]]
+            return [c.id for c in queue.queue_page(session, me, flt)[0]]
 
     assert ids(reason="toxic") == [toxic]
     assert ids(reason="spam") == [spammy]
@@ -105,9 +103,9 @@ def test_filters_by_reason_ip_author_article_and_text(db: Database, site: Creden
         )
     assert ids(reason="reported") == [spammy]
     with pytest.raises(InvalidInput):
-        moderation.QueueFilter.parse({"reason": "bogus"})
+        queue.QueueFilter.parse({"reason": "bogus"})
     with pytest.raises(InvalidInput):
-        moderation.QueueFilter.parse({"since": "yesterday"})
+        queue.QueueFilter.parse({"since": "yesterday"})
 
 
 def test_a_moderator_sees_only_their_sites(db: Database, site: Credentials) -> None:
@@ -117,12 +115,12 @@ def test_a_moderator_sees_only_their_sites(db: Database, site: Credentials) -> N
     mine = decided_comment(db, site.site_id, toxicity=0.7)
     me = who(db, [site.site_id])
     with db.session() as session:
-        rows, _ = moderation.queue_page(session, me, moderation.QueueFilter())
+        rows, _ = queue.queue_page(session, me, queue.QueueFilter())
         assert [r.id for r in rows] == [mine]
         with pytest.raises(NotFound):
-            moderation.act(session, me, theirs, "approve")
+            actions.act(session, me, theirs, "approve")
         admin = Identity(99, "root@example.org", True, None)
-        assert moderation.queue_count(session, admin, moderation.QueueFilter()) == 2
+        assert queue.queue_count(session, admin, queue.QueueFilter()) == 2
 
 
 def test_approve_records_audit_feedback_and_outbox_events(db: Database, site: Credentials) -> None:
@@ -130,7 +128,7 @@ def test_approve_records_audit_feedback_and_outbox_events(db: Database, site: Cr
     reply = decided_comment(db, site.site_id, toxicity=0.7, parent_id="p-1")
     me = who(db, [site.site_id])
     with db.session() as session:
-        outcome = moderation.act(session, me, reply, "approve", note="fine in context")
+        outcome = actions.act(session, me, reply, "approve", note="fine in context")
     assert (outcome.before, outcome.after) == ("held", "approved")
     with db.session() as session:
         comment = session.get(Comment, reply)
@@ -167,7 +165,7 @@ def test_reject_reason_maps_to_a_feedback_label(
     comment_id = decided_comment(db, site.site_id, toxicity=0.7)
     me = who(db, [site.site_id])
     with db.session() as session:
-        moderation.act(session, me, comment_id, "reject", reason)
+        actions.act(session, me, comment_id, "reject", reason)
     with db.session() as session:
         got = {(f.kind, f.label, f.value) for f in session.scalars(select(Feedback))}
         assert got == labels
@@ -179,7 +177,7 @@ def test_bad_actions_store_nothing(db: Database, site: Credentials) -> None:
     me = who(db, [site.site_id])
     for action, reason in (("reject", None), ("reject", "rude"), ("explode", None)):
         with pytest.raises(InvalidInput), db.session() as session:
-            moderation.act(session, me, comment_id, action, reason)
+            actions.act(session, me, comment_id, action, reason)
     with db.session() as session:
         assert session.get(Comment, comment_id).status == "held"  # type: ignore[union-attr]
         assert session.scalar(select(AuditEntry.id)) is None
@@ -191,21 +189,21 @@ def test_a_claim_keeps_other_moderators_off(db: Database, site: Credentials) -> 
     alice = who(db, [site.site_id])
     bob = who(db, [site.site_id], "bob@example.org")
     with db.session() as session:
-        moderation.claim(session, alice, comment_id)
+        claims.claim(session, alice, comment_id)
     with db.session() as session:
         with pytest.raises(Conflict) as refused:
-            moderation.claim(session, bob, comment_id)
+            claims.claim(session, bob, comment_id)
         assert refused.value.details["claimed_by"] == "alice@example.org"
         with pytest.raises(Conflict):
-            moderation.act(session, bob, comment_id, "approve")
+            actions.act(session, bob, comment_id, "approve")
         view = review.item_view(session, session.get(Comment, comment_id))  # type: ignore[arg-type]
         assert view["claimed_by"] == "alice@example.org"
     with db.session() as session:
         # An expired claim is anybody's.
         session.execute(text("UPDATE review_claims SET expires_at = '2000-01-01 00:00:00'"))
     with db.session() as session:
-        moderation.claim(session, bob, comment_id)
-        moderation.act(session, bob, comment_id, "approve")
+        claims.claim(session, bob, comment_id)
+        actions.act(session, bob, comment_id, "approve")
 
 
 def test_action_on_a_comment_that_changed_meanwhile_is_a_conflict(
@@ -220,7 +218,7 @@ def test_action_on_a_comment_that_changed_meanwhile_is_a_conflict(
         with db.session() as other:
             other.execute(text(f"UPDATE comments SET revision = 9 WHERE id = {comment_id}"))
         with pytest.raises(Conflict):
-            moderation.act(session, me, comment_id, "approve")
+            actions.act(session, me, comment_id, "approve")
 
 
 def test_bulk_dry_run_counts_then_apply_acts_on_each(db: Database, site: Credentials) -> None:
@@ -228,15 +226,15 @@ def test_bulk_dry_run_counts_then_apply_acts_on_each(db: Database, site: Credent
     targets = [decided_comment(db, site.site_id, toxicity=0.7, author=ip) for _ in range(3)]
     keep = decided_comment(db, site.site_id, toxicity=0.7)
     me = who(db, [site.site_id])
-    flt = moderation.QueueFilter.parse({"ip": "192.0.2.50"})
+    flt = queue.QueueFilter.parse({"ip": "192.0.2.50"})
     with db.session() as session:
-        dry = moderation.bulk(session, me, flt, "reject", "spam")
+        dry = actions.bulk(session, me, flt, "reject", "spam")
         assert (dry.matched, dry.applied) == (3, [])
         assert session.get(Comment, targets[0]).status == "held"  # type: ignore[union-attr]
     with db.session() as session, pytest.raises(Conflict):
-        moderation.bulk(session, me, flt, "reject", "spam", dry_run=False, expected=2)
+        actions.bulk(session, me, flt, "reject", "spam", dry_run=False, expected=2)
     with db.session() as session:
-        done = moderation.bulk(session, me, flt, "reject", "spam", dry_run=False, expected=3)
+        done = actions.bulk(session, me, flt, "reject", "spam", dry_run=False, expected=3)
     assert sorted(o.id for o in done.applied) == targets
     with db.session() as session:
         statuses = {c.id: c.status for c in session.scalars(select(Comment))}
@@ -248,7 +246,7 @@ def test_bulk_dry_run_counts_then_apply_acts_on_each(db: Database, site: Credent
 def test_audit_log_is_append_only(db: Database, site: Credentials) -> None:
     comment_id = decided_comment(db, site.site_id, toxicity=0.7)
     with db.session() as session:
-        moderation.act(session, who(db, [site.site_id]), comment_id, "approve")
+        actions.act(session, who(db, [site.site_id]), comment_id, "approve")
     for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
         with pytest.raises(DatabaseError), db.session() as session:
             session.execute(text(statement))
@@ -265,7 +263,7 @@ def test_author_standing_changes_later_automatic_decisions(
     author = {"id": "u-s", "name": "Sam"}
     first = decided_comment(db, site.site_id, toxicity=0.7, author=author)
     with db.session() as session:
-        moderation.act(session, who(db, [site.site_id]), first, action)
+        actions.act(session, who(db, [site.site_id]), first, action)
     later = submit_comment(
         db, site.site_id, CommentIn.model_validate(comment_body(author=author))
     ).comment_id
@@ -294,16 +292,16 @@ def test_recently_decided_view_is_newest_first(db: Database, site: Credentials) 
     me = who(db, [site.site_id])
     for comment_id in ids:
         with db.session() as session:
-            moderation.act(session, me, comment_id, "approve")
+            actions.act(session, me, comment_id, "approve")
     with db.session() as session:
         session.execute(
             text(f"UPDATE comments SET decided_at = '2020-01-01 00:00:00' WHERE id = {ids[1]}")
         )
     with db.session() as session:
-        rows, _ = moderation.queue_page(session, me, moderation.QueueFilter(view="approved"))
+        rows, _ = queue.queue_page(session, me, queue.QueueFilter(view="approved"))
         assert [r.id for r in rows] == [ids[2], ids[0], ids[1]]
-        since = moderation.QueueFilter(view="approved", since=utcnow() - timedelta(hours=1))
-        assert moderation.queue_count(session, me, since) == 3
+        since = queue.QueueFilter(view="approved", since=utcnow() - timedelta(hours=1))
+        assert queue.queue_count(session, me, since) == 3
 
 
 def test_an_action_on_what_the_moderator_did_not_see_is_refused(
@@ -313,9 +311,9 @@ def test_an_action_on_what_the_moderator_did_not_see_is_refused(
     alice = who(db, [site.site_id])
     bob = who(db, [site.site_id], "bob@example.org")
     with db.session() as session:
-        moderation.act(session, alice, comment_id, "approve", expect_status="held")
+        actions.act(session, alice, comment_id, "approve", expect_status="held")
     with db.session() as session, pytest.raises(Conflict) as refused:
-        moderation.act(session, bob, comment_id, "reject", "other", expect_status="held")
+        actions.act(session, bob, comment_id, "reject", "other", expect_status="held")
     assert refused.value.code == "changed"
 
 
@@ -324,13 +322,13 @@ def test_bulk_apply_counts_again_and_leaves_newly_decided_alone(
 ) -> None:
     ids = [decided_comment(db, site.site_id, toxicity=0.7) for _ in range(3)]
     me = who(db, [site.site_id])
-    flt = moderation.QueueFilter()
+    flt = queue.QueueFilter()
     with db.session() as session:
-        matched = moderation.bulk(session, me, flt, "approve").matched
+        matched = actions.bulk(session, me, flt, "approve").matched
         # Another moderator rejects one after the count, inside this transaction's view.
         with db.session() as other:
             other.execute(text(f"UPDATE comments SET status = 'rejected' WHERE id = {ids[1]}"))
-        done = moderation.bulk(session, me, flt, "approve", dry_run=False, expected=matched - 1)
+        done = actions.bulk(session, me, flt, "approve", dry_run=False, expected=matched - 1)
     assert sorted(o.id for o in done.applied) == [ids[0], ids[2]]
     with db.session() as session:
         assert session.get(Comment, ids[1]).status == "rejected"  # type: ignore[union-attr]
@@ -355,8 +353,8 @@ def test_bulk_apply_never_acts_on_more_than_it_counted(db: Database, site: Crede
     event.listen(db.engine, "before_cursor_execute", arrive)
     try:
         with db.session() as session:
-            done = moderation.bulk(
-                session, me, moderation.QueueFilter(), "approve", dry_run=False, expected=3
+            done = actions.bulk(
+                session, me, queue.QueueFilter(), "approve", dry_run=False, expected=3
             )
     finally:
         event.remove(db.engine, "before_cursor_execute", arrive)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from civil.db import Database
 from civil.errors import Unauthorized
 from civil.models import Moderator
-from civil.moderators import LockedOut, attempt_login, by_token, login, rotate_token
+from civil.moderation.accounts import LockedOut, attempt_login, by_token, login, rotate_token
 from civil.sites import Credentials
 from tests.support.moderation import moderator
 

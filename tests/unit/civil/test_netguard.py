@@ -1,7 +1,7 @@
 import pytest
 
+from civil.delivery.netguard import check_callback_url
 from civil.errors import CallbackRefused
-from civil.netguard import check_callback_url
 
 
 @pytest.mark.parametrize(

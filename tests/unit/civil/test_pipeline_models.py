@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from civil import pipeline
 from civil.comments import submit_comment
+from civil.decision import pipeline
 from civil.models import Comment
 from civil.schema import CommentIn
 from tests.factories import comment_body

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from civil.policy import Policy, Reason, decide
+from civil.decision.policy import Policy, Reason, decide
 from civil.scoring import TOXICITY_LABELS
 
 CLEAN = dict.fromkeys(TOXICITY_LABELS, 0.01)

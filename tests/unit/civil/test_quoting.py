@@ -1,5 +1,5 @@
-from civil.quoting import mask_quotes
-from civil.rules import plain_text
+from civil.decision.quoting import mask_quotes
+from civil.decision.rules import plain_text
 
 ARTICLE = (
     "Police said the gunman opened fire at the crowded market, killing twelve people, before "

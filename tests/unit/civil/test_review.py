@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from civil import moderation, review
 from civil.db import Database
 from civil.models import Comment
-from civil.moderators import Identity
+from civil.moderation import actions, review
+from civil.moderation.accounts import Identity
 from civil.sites import Credentials
 from tests.support.moderation import decided_comment, moderator
 
@@ -19,7 +19,7 @@ def test_item_view_has_scores_thresholds_spans_and_history(db: Database, site: C
     author = {"id": "u-h", "name": "Hal"}
     earlier = decided_comment(db, site.site_id, toxicity=0.7, author=author)
     with db.session() as session:
-        moderation.act(session, who(db, [site.site_id]), earlier, "reject", "offensive")
+        actions.act(session, who(db, [site.site_id]), earlier, "reject", "offensive")
     comment_id = decided_comment(
         db,
         site.site_id,

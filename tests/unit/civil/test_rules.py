@@ -1,5 +1,11 @@
-from civil.policy import Policy
-from civil.rules import RuleFacts, count_links, evaluate_rules, heuristic_spam_score, normalize
+from civil.decision.policy import Policy
+from civil.decision.rules import (
+    RuleFacts,
+    count_links,
+    evaluate_rules,
+    heuristic_spam_score,
+    normalize,
+)
 
 
 def codes(policy: Policy, content: str, *, honeypot=None, facts=RuleFacts(), ctype="text/plain"):

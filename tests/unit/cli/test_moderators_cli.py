@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from civil.errors import Unauthorized
-from civil.moderators import attempt_login, by_token
+from civil.moderation.accounts import attempt_login, by_token
 from cli.main import main
 
 

@@ -12,9 +12,9 @@ from civil.comments import submit_comment
 from civil.feedback import record_spam_label
 from civil.models import Comment
 from civil.schema import CommentIn
-from civil.spam.evaluate import BLOG_CSV
 from civil.spam.service import model_for, site_model_dir
 from civil.spam.textmodel import DEFAULT_DIR
+from civil.spam.training.evaluate import BLOG_CSV
 from cli.main import main
 from tests.factories import comment_body
 
@@ -116,7 +116,7 @@ def test_train_spam_without_data_says_so(run, tmp_path):
 def test_a_failed_retraining_leaves_the_sites_model_whole(settings, site, data_root, monkeypatch):
     from pathlib import Path
 
-    from civil.spam import train
+    from civil.spam.training import train
 
     own = site_model_dir(settings, site.site_id)
     train.train(own, data_root, [("Cheap tickets at tix-deals.example", "spam")])

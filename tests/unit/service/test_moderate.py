@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from civil import moderators
 from civil.models import AuditEntry, Comment
-from civil.moderation import act
+from civil.moderation import accounts as moderators
+from civil.moderation.actions import act
 from civil.sites import create_site, delete_site
 from tests.support.moderation import decided_comment, moderator
 
@@ -169,7 +169,7 @@ def test_bulk_preview_changes_nothing(web, db, site):
 
 
 def test_admin_replays_a_dead_letter_from_the_ops_page(web, db, site):
-    from civil.callbacks import build_events
+    from civil.delivery.events import build_events
     from civil.models import Event
 
     comment_id = decided_comment(db, site.site_id, toxicity=0.7)

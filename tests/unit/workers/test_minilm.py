@@ -15,10 +15,10 @@ from safetensors.torch import load_file
 from transformers import BertConfig, BertModel
 
 from civil.scoring import TOXICITY_LABELS
-from civil.toxicity import train_minilm as tm
+from civil.toxicity.detoxify import DetoxifyScorer
+from civil.toxicity.training.minilm import train as tm
 from tests.support.offline import refusing_network
 from tests.support.tiny_detoxify import build_tiny_checkpoint
-from workers.scorers import DetoxifyScorer
 
 WORDS = [
     "you",
@@ -407,7 +407,7 @@ def test_resume_can_shorten_the_schedule_when_asked(
 
 
 def test_identity_augmentation_is_labelled_and_unlike_the_bias_test() -> None:
-    from civil.toxicity import evaluate
+    from civil.toxicity.training import evaluate
 
     extra = tm.identity_dataset()
     benign = ~np.isnan(extra.labels).any(axis=1)

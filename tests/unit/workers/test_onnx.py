@@ -11,11 +11,11 @@ import torch
 import transformers
 
 from civil.scoring import TOXICITY_LABELS, Scorer, ScorerUnavailable
+from civil.toxicity import onnx
+from civil.toxicity.detoxify import DetoxifyScorer
+from civil.toxicity.onnx import OnnxScorer, export_onnx, load_onnx_scorer
 from tests.support.offline import refusing_network
 from tests.support.tiny_detoxify import build_tiny_checkpoint
-from workers import onnx_scorer
-from workers.onnx_scorer import OnnxScorer, export_onnx, load_onnx_scorer
-from workers.scorers import DetoxifyScorer
 
 pytest.importorskip("onnxruntime")
 
@@ -127,8 +127,8 @@ def test_cached_model_is_reused_without_exporting_again(
     def fail(*args: object, **kwargs: object) -> None:
         raise AssertionError("exported again")
 
-    monkeypatch.setattr(onnx_scorer, "export_onnx", fail)
-    monkeypatch.setattr(onnx_scorer, "quantize_int8", fail)
+    monkeypatch.setattr(onnx, "export_onnx", fail)
+    monkeypatch.setattr(onnx, "quantize_int8", fail)
     scorer = load_onnx_scorer(f"onnx-int8:{tiny}", tiny.parent, cache_dir=cache_dir)
     assert scorer.score_batch(["nice post"])[0].keys() == set(TOXICITY_LABELS)
 

@@ -14,9 +14,10 @@ import pytest
 import torch
 
 from civil.scoring import TOXICITY_LABELS, Scorer, ScorerUnavailable
+from civil.toxicity.detoxify import DetoxifyScorer
+from civil.toxicity.loader import load_scorer
 from tests.support.offline import refusing_network
 from tests.support.tiny_detoxify import MAX_POSITIONS, build_tiny_checkpoint
-from workers.scorers import DetoxifyScorer, load_scorer
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TEXTS = [
@@ -289,7 +290,9 @@ def test_detoxify_scorer_rejects_a_spec_that_is_no_model(tmp_path: Path) -> None
 
 
 def test_importing_the_module_does_not_import_torch() -> None:
-    probe = "import sys, workers.scorers; print(sorted({'torch', 'detoxify'} & set(sys.modules)))"
+    probe = (
+        "import sys, civil.toxicity.loader; print(sorted({'torch', 'detoxify'} & set(sys.modules)))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
@@ -299,7 +302,7 @@ def test_importing_the_module_does_not_import_torch() -> None:
 def test_windows_are_batched_so_short_ones_never_pad_to_long_ones() -> None:
     from types import SimpleNamespace
 
-    from workers.scorers import DetoxifyScorer
+    from civil.toxicity.detoxify import DetoxifyScorer
 
     lengths = [5, 8, 9, 20, 60, 70, 300, 310, 320, 330]
     pieces = sorted(((i, "x" * n) for i, n in enumerate(lengths)), key=lambda p: len(p[1]))

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from civil.scoring import TOXICITY_LABELS
+from civil.toxicity.loader import load_scorer
 from tests.support.offline import refusing_network
-from workers.scorers import load_scorer
 
 MODELS = Path(__file__).resolve().parents[3] / "models"
 CLEAN = "Thank you for the careful reporting on the council budget."
@@ -34,7 +34,7 @@ def test_shipped_model_loads_offline_and_ranks_toxic_above_clean(spec, offline):
 def test_detoxify_loader_runs_the_shipped_checkpoint_offline(offline):
     from detoxify import Detoxify
 
-    from workers.scorers import _load_detoxify
+    from civil.toxicity.detoxify import _load_detoxify
 
     model = _load_detoxify(MODELS / "minilm" / "civil-minilm.ckpt")
     assert isinstance(model, Detoxify)
@@ -63,7 +63,7 @@ def test_cascade_sends_only_uncertain_comments_to_the_transformer(offline):
 def test_int8_cascade_runs_minilm_through_onnx_runtime(offline, tmp_path, monkeypatch):
     import torch
 
-    from workers.onnx_scorer import OnnxScorer
+    from civil.toxicity.onnx import OnnxScorer
 
     monkeypatch.setenv("CIVIL_DATA_DIR", str(tmp_path))
     before = torch.get_num_threads()

@@ -11,7 +11,7 @@ from civil.compat.moderation import (
     moderation_result,
     parse_inputs,
 )
-from civil.policy import DEFAULT_REJECT
+from civil.decision.policy import DEFAULT_REJECT
 from civil.scoring import TOXICITY_LABELS
 
 

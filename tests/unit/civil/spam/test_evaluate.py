@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from civil.policy import Policy
-from civil.spam.evaluate import calibration, platt_out_of_fold
+from civil.decision.policy import Policy
 from civil.spam.features import SpamInput, extract
 from civil.spam.scorer import SpamFacts, combine
+from civil.spam.training.evaluate import calibration, platt_out_of_fold
 
 Y = [0, 0, 1, 1, 0, 1]
 P = [0.05, 0.15, 0.12, 0.62, 0.68, 0.995]

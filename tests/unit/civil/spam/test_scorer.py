@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from civil.policy import Policy, decide
+from civil.decision.policy import Policy, decide
 from civil.spam.features import SpamInput, extract
 from civil.spam.scorer import FAMILIES, SpamFacts, combine
 from civil.spam.textmodel import DEFAULT_DIR, SpamTextModel

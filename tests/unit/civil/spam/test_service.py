@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from civil import pipeline
 from civil.comments import submit_comment
+from civil.decision import pipeline
 from civil.feedback import record_spam_label
 from civil.models import Comment, Feedback, SpamFingerprint, SpamReputation, utcnow
 from civil.schema import CommentIn
@@ -171,7 +171,7 @@ def test_without_a_spam_model_the_interim_heuristic_still_decides(settings, site
         _, clean = post(broken, site.site_id, "A calm comment about the bike lanes")
     finally:
         broken.engine.dispose()
-    from civil.rules import RuleFacts, heuristic_spam_score
+    from civil.decision.rules import RuleFacts, heuristic_spam_score
 
     assert decision["scores"]["spam"] == heuristic_spam_score("Great read", "filled", RuleFacts())
     assert "spam_honeypot" in spam_codes(decision)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from civil.spam.train import Example, dedupe, read_sms, site_examples
+from civil.spam.training.train import Example, dedupe, read_sms, site_examples
 
 
 def test_read_sms_skips_header_rows(tmp_path):

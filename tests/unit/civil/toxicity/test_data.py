@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from civil.toxicity import data
-from civil.toxicity.data import LABELS, Row, dedup_key, empty_labels, merge_duplicates
+from civil.toxicity.training import data
+from civil.toxicity.training.data import LABELS, Row, dedup_key, empty_labels, merge_duplicates
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
@@ -122,7 +122,7 @@ def test_prepare_writes_deduplicated_masked_splits(shared, tmp_path):
 
 
 def test_masked_rows_do_not_train_a_label():
-    train_linear = pytest.importorskip("civil.toxicity.train_linear")
+    train_linear = pytest.importorskip("civil.toxicity.training.linear")
     rows = [
         Row("a", empty_labels(toxicity=1, threat=1), "x"),
         Row("b", empty_labels(toxicity=0), "x"),

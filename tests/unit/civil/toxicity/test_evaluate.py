@@ -3,7 +3,7 @@ import csv
 import numpy as np
 import pytest
 
-from civil.toxicity.evaluate import bias_report, evaluate_csv, roc_auc
+from civil.toxicity.training.evaluate import bias_report, evaluate_csv, roc_auc
 
 
 class KeywordScorer:

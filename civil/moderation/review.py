@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civil.callbacks import rfc3339
+from civil.decision.policy import Policy
+from civil.decision.rules import plain_text
+from civil.delivery.events import rfc3339
 from civil.models import AuditEntry, AuthorStanding, Comment, Site, utcnow
-from civil.moderation import active_claim, auto_part
-from civil.policy import Policy
-from civil.rules import plain_text
+from civil.moderation.claims import active_claim
+from civil.moderation.queue import auto_part
 from civil.scoring import TOXICITY_LABELS
 
 RECENT_DAYS = 30

@@ -37,16 +37,16 @@ maximum over the windows.
 
 from __future__ import annotations
 
-import importlib
 import io
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from civil.scoring import TOXICITY_LABELS, Scorer, ScorerUnavailable
+from civil.scoring import TOXICITY_LABELS, ScorerUnavailable
 
 if TYPE_CHECKING:
     from detoxify import Detoxify
+
 
 DETOXIFY_MODELS: tuple[str, ...] = (
     "original",
@@ -56,7 +56,6 @@ DETOXIFY_MODELS: tuple[str, ...] = (
     "unbiased-small",
 )
 CHECKPOINT_SUFFIX = ".ckpt"
-PYTHON_PREFIX = "python:"
 # RoBERTa-style models number positions from padding_idx + 1, so those embeddings never
 # hold a token.
 _OFFSET_POSITION_MODELS = frozenset({"roberta", "xlm-roberta", "camembert"})
@@ -216,86 +215,7 @@ class DetoxifyScorer:
             start = end - (end - start) // 8
 
 
-# Civil's own shipped models, by name (relative to CIVIL_MODEL_DIR).
-LINEAR_DIR = "linear"
-MINILM_CHECKPOINT = "minilm/civil-minilm.ckpt"
-CASCADE_BANDS = "cascade.json"
 CIVIL_MODELS: tuple[str, ...] = ("cascade", "cascade-int8", "linear", "minilm")
-
-
-def load_scorer(spec: str, model_dir: Path, batch_size: int = 32) -> Scorer:
-    """Build the scorer ``spec`` names.
-
-    ``cascade`` (linear + MiniLM), ``cascade-int8`` (the same with MiniLM in int8 ONNX
-    Runtime), ``linear``, ``minilm``: Civil's shipped models; a Detoxify
-    model name or a checkpoint path; ``onnx:<any of those transformer specs>`` for the
-    int8 ONNX Runtime version; or ``python:module:Class``.
-    """
-    model_dir = Path(model_dir)
-    if spec.startswith(PYTHON_PREFIX):
-        return _load_python_scorer(spec.removeprefix(PYTHON_PREFIX))
-    if spec.startswith(("onnx:", "onnx-int8:")):
-        from workers.onnx_scorer import load_onnx_scorer
-
-        minilm = spec.split(":", 1)[1] == "minilm"
-        target = spec.split(":", 1)[0] + ":" + MINILM_CHECKPOINT if minilm else spec
-        return load_onnx_scorer(target, model_dir, batch_size=batch_size)
-    if spec == "linear":
-        from civil.toxicity.linear import LinearToxicityModel
-
-        return LinearToxicityModel.load(model_dir / LINEAR_DIR)
-    if spec == "minilm":
-        return DetoxifyScorer(MINILM_CHECKPOINT, model_dir, batch_size=batch_size)
-    if spec in ("cascade", "cascade-int8"):
-        return _load_cascade(model_dir, batch_size, int8=spec == "cascade-int8")
-    if spec in DETOXIFY_MODELS or spec.endswith(CHECKPOINT_SUFFIX):
-        return DetoxifyScorer(spec, Path(model_dir), batch_size=batch_size)
-    raise ScorerUnavailable(
-        f"unknown toxicity model {spec!r}: expected one of {', '.join(DETOXIFY_MODELS)}, "
-        f"a path ending in {CHECKPOINT_SUFFIX}, or {PYTHON_PREFIX}package.module:ClassName"
-    )
-
-
-def _load_cascade(model_dir: Path, batch_size: int, int8: bool = False) -> Scorer:
-    from civil.toxicity.cascade import CascadeScorer, load_bands
-    from civil.toxicity.linear import LinearToxicityModel
-
-    try:
-        bands = load_bands(model_dir / CASCADE_BANDS)
-    except (OSError, ValueError, KeyError) as exc:
-        raise ScorerUnavailable(f"cascade bands {model_dir / CASCADE_BANDS}: {exc}") from exc
-    fast = LinearToxicityModel.load(model_dir / LINEAR_DIR)
-    slow: DetoxifyScorer
-    if int8:
-        # The same MiniLM through ONNX Runtime with int8 weights: ~2x faster on a CPU for a
-        # measured ~0.0005 mean AUC (models/README.md); exported once, then cached.
-        from workers.onnx_scorer import load_onnx_scorer
-
-        slow = load_onnx_scorer("onnx-int8:" + MINILM_CHECKPOINT, model_dir, batch_size=batch_size)
-    else:
-        slow = DetoxifyScorer(MINILM_CHECKPOINT, model_dir, batch_size=batch_size)
-    return CascadeScorer(fast, slow, bands)
-
-
-def _load_python_scorer(target: str) -> Scorer:
-    module_name, _, class_name = target.partition(":")
-    if not module_name or not class_name:
-        raise ScorerUnavailable(
-            f"scorer {target!r} must be given as {PYTHON_PREFIX}package.module:ClassName"
-        )
-    try:
-        factory = getattr(importlib.import_module(module_name), class_name)
-    except Exception as exc:
-        raise ScorerUnavailable(f"cannot import scorer {target!r}: {exc}") from exc
-    try:
-        scorer = factory()
-    except ScorerUnavailable:
-        raise
-    except Exception as exc:
-        raise ScorerUnavailable(f"scorer {target!r} failed to start: {exc}") from exc
-    if not isinstance(scorer, Scorer):
-        raise ScorerUnavailable(f"{target!r} lacks the Scorer interface (name, score_batch)")
-    return scorer
 
 
 def _find_named_checkpoint(name: str, model_dir: Path, hub_dir: Path, url: str) -> Path:

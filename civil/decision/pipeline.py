@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from civil.callbacks import build_events
-from civil.comments import gather_facts
 from civil.db import Database
+from civil.decision.facts import gather_facts
+from civil.decision.policy import Decision, Policy, Reason, decide
+from civil.decision.quoting import mask_quotes
+from civil.decision.rules import RuleFacts, evaluate_rules, heuristic_spam_score, plain_text
+from civil.decision.tags import reason_tags
+from civil.delivery.events import build_events
 from civil.models import Comment, Site, utcnow
-from civil.moderation import reason_tags
-from civil.policy import Decision, Policy, Reason, decide
-from civil.quoting import mask_quotes
-from civil.rules import RuleFacts, evaluate_rules, heuristic_spam_score, plain_text
 from civil.scoring import Scorer, ScorerUnavailable
 from civil.spam.service import assess
 

@@ -11,12 +11,13 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from civil import moderation, moderators, review
 from civil.errors import InvalidInput
-from civil.moderators import Identity
+from civil.moderation import accounts as moderators
+from civil.moderation import actions, claims, queue, review
+from civil.moderation.accounts import Identity
 from service.auth import bearer_token
+from service.broker import send_deliveries
 from service.context import database, json_object
-from service.queue import send_deliveries
 
 bp = Blueprint("queue_api", __name__)
 
@@ -32,23 +33,23 @@ def _text(body: dict[str, Any], key: str) -> str | None:
     return value or None
 
 
-@bp.get("/v1/queue")
-def queue() -> Response:
+@bp.get("/v1/queue", endpoint="queue")
+def list_queue() -> Response:
     """A page of the review queue (same views and filters as the workspace)."""
     args = request.args.to_dict()
     cursor, raw_limit = args.pop("cursor", None), args.pop("limit", "25")
     if not raw_limit.isdigit():
         raise InvalidInput("limit must be a whole number", {"limit": raw_limit})
-    flt = moderation.QueueFilter.parse(args)
+    flt = queue.QueueFilter.parse(args)
     with database().session() as session:
         who = _identity(session)
-        rows, next_cursor = moderation.queue_page(session, who, flt, cursor, int(raw_limit))
+        rows, next_cursor = queue.queue_page(session, who, flt, cursor, int(raw_limit))
         items = [review.queue_item_json(review.item_view(session, c, full=False)) for c in rows]
         return jsonify({"items": items, "next_cursor": next_cursor, "filter": flt.to_dict()})
 
 
-@bp.post("/v1/comments/<comment_id>/actions")
-def actions(comment_id: str) -> Response:
+@bp.post("/v1/comments/<comment_id>/actions", endpoint="actions")
+def comment_action(comment_id: str) -> Response:
     """Act on one comment: approve, reject (reason), spam, not_spam, trust, premoderate, ban…"""
     body = json_object("the request")
     action = _text(body, "action") or ""
@@ -56,7 +57,7 @@ def actions(comment_id: str) -> Response:
     with database().session() as session:
         who = _identity(session)
         if site_id:
-            internal = moderation.comment_by_external_id(session, who, site_id, comment_id)
+            internal = queue.comment_by_external_id(session, who, site_id, comment_id)
         elif comment_id.isdigit():
             internal = int(comment_id)
         else:
@@ -66,12 +67,12 @@ def actions(comment_id: str) -> Response:
             )
         if action in ("claim", "release"):
             if action == "claim":
-                until = moderation.claim(session, who, internal)
+                until = claims.claim(session, who, internal)
                 return jsonify({"id": internal, "claimed_until": until.isoformat()})
-            moderation.visible_comment(session, who, internal)
-            moderation.release(session, who, internal)
+            queue.visible_comment(session, who, internal)
+            claims.release(session, who, internal)
             return jsonify({"id": internal, "released": True})
-        outcome = moderation.act(
+        outcome = actions.act(
             session,
             who,
             internal,
@@ -85,8 +86,8 @@ def actions(comment_id: str) -> Response:
     return jsonify(outcome.to_dict())
 
 
-@bp.post("/v1/queue/bulk")
-def bulk() -> Response:
+@bp.post("/v1/queue/bulk", endpoint="bulk")
+def bulk_action() -> Response:
     """Count (dry_run, the default) or apply one action to everything a filter matches."""
     body = json_object("the request")
     raw_filter = body.get("filter") or {}
@@ -96,10 +97,10 @@ def bulk() -> Response:
     expected = body.get("expected")
     if not isinstance(dry_run, bool) or (expected is not None and not isinstance(expected, int)):
         raise InvalidInput("dry_run is a boolean and expected an integer")
-    flt = moderation.QueueFilter.parse(raw_filter)
+    flt = queue.QueueFilter.parse(raw_filter)
     with database().session() as session:
         who = _identity(session)
-        result = moderation.bulk(
+        result = actions.bulk(
             session,
             who,
             flt,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from civil.moderation import ACTIONS, BULK_ACTIONS, REASONS, REJECT_REASONS, SORTS, VIEWS
+from civil.moderation.actions import ACTIONS, BULK_ACTIONS, REJECT_REASONS
+from civil.moderation.queue import REASONS, SORTS, VIEWS
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 SECURITY = [{"moderatorToken": []}]

@@ -35,9 +35,9 @@ from civil.toxicity.linear import (
     Featurizer,
     LinearToxicityModel,
 )
-from civil.toxicity.train_linear import count_matrix, document_frequency
+from civil.toxicity.training.linear import count_matrix, document_frequency
 
-log = logging.getLogger("civil.spam.train")
+log = logging.getLogger("civil.spam.training.train")
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "spam"
 CONFIG = FeatureConfig(word_bits=16, char_bits=18, char_min=2, char_max=5, word_bigrams=True)

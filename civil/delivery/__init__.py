@@ -1,0 +1,1 @@
+"""Callbacks: outbox events built with the decision, signed, sent, retried, dead-lettered."""

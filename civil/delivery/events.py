@@ -1,0 +1,164 @@
+"""Outbox events: built with the decision in its transaction, listed, replayed, shown."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from civil.db import Database
+from civil.errors import NotFound
+from civil.models import Comment, DeliveryAttempt, Event, Site, utcnow
+
+# The task that enqueues a delivery leases the event this long; a lost message is re-sent after.
+DISPATCH_LEASE = timedelta(seconds=60)
+
+DECIDED, MODERATED, REPLY_APPROVED = (
+    "comment.decided",
+    "comment.moderated",
+    "comment.reply_approved",
+)
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def new_event_id() -> str:
+    return "msg_" + secrets.token_hex(12)
+
+
+def _parent_author(session: Session, comment: Comment) -> dict[str, Any] | None:
+    parent = session.scalar(
+        select(Comment).where(
+            Comment.site_id == comment.site_id, Comment.external_id == comment.parent_external_id
+        )
+    )
+    if parent is None or parent.author is None:
+        return None
+    author = parent.author
+    return {"id": author.external_id, "name": author.name, "email": author.email}
+
+
+def build_events(session: Session, comment: Comment, kind: str = DECIDED) -> list[Event]:
+    """Events for a decided comment; added to the caller's transaction (outbox pattern)."""
+    site = session.get(Site, comment.site_id)
+    if site is None or not site.callback_url:
+        return []
+    now = utcnow()
+    data = {
+        "site_id": comment.site_id,
+        "comment_id": comment.external_id,
+        "status": comment.status,
+        "decision": comment.decision,
+        "article_id": comment.article.external_id if comment.article else None,
+        "parent_id": comment.parent_external_id,
+        # Edits are decided again; the revision lets a site ignore an older decision that
+        # arrives after a newer one.
+        "revision": comment.revision,
+    }
+    kinds = [kind]
+    if comment.status == "approved" and comment.parent_external_id:
+        kinds.append(REPLY_APPROVED)
+    events = []
+    for event_type in kinds:
+        body = dict(data)
+        if event_type == REPLY_APPROVED:
+            body["parent_author"] = _parent_author(session, comment)
+        payload = {"type": event_type, "timestamp": rfc3339(now), "data": body}
+        events.append(
+            Event(
+                id=new_event_id(),
+                site_id=site.id,
+                comment_id=comment.id,
+                type=event_type,
+                payload=payload,
+                created_at=now,
+                retry_since=now,
+                next_attempt_at=now + DISPATCH_LEASE,
+            )
+        )
+    session.add_all(events)
+    return events
+
+
+def due_events(db: Database, limit: int = 500) -> list[str]:
+    """Lease and return events whose next attempt is due (the dispatcher enqueues them)."""
+    now = utcnow()
+    with db.session() as session:
+        ids = list(
+            session.scalars(
+                select(Event.id)
+                .where(Event.status.in_(("pending", "retrying")), Event.next_attempt_at <= now)
+                .order_by(Event.next_attempt_at)
+                .limit(limit)
+            )
+        )
+        if ids:
+            session.execute(
+                update(Event).where(Event.id.in_(ids)).values(next_attempt_at=now + DISPATCH_LEASE)
+            )
+    return ids
+
+
+def replay_event(session: Session, event_id: str, site_id: str | None = None) -> Event:
+    """Queue an event again (dead or delivered), with a fresh retry window and the same id."""
+    event = session.get(Event, event_id)
+    if event is None or (site_id is not None and event.site_id != site_id):
+        raise NotFound("no such delivery", {"event_id": event_id})
+    now = utcnow()
+    event.status, event.dead_at, event.claimed_until = "pending", None, None
+    event.retry_since, event.next_attempt_at = now, now + DISPATCH_LEASE
+    return event
+
+
+def event_view(event: Event, attempts: list[DeliveryAttempt] | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": event.id,
+        "site_id": event.site_id,
+        "type": event.type,
+        "status": event.status,
+        "attempts": event.attempts,
+        "last_status_code": event.last_status_code,
+        "last_error": event.last_error,
+        "created_at": rfc3339(event.created_at),
+        "next_attempt_at": rfc3339(event.next_attempt_at) if event.next_attempt_at else None,
+        "delivered_at": rfc3339(event.delivered_at) if event.delivered_at else None,
+        "dead_at": rfc3339(event.dead_at) if event.dead_at else None,
+        "comment_id": (event.payload.get("data") or {}).get("comment_id"),
+    }
+    if attempts is not None:
+        view["log"] = [
+            {
+                "at": rfc3339(a.attempted_at),
+                "status_code": a.status_code,
+                "error": a.error,
+                "duration_ms": a.duration_ms,
+            }
+            for a in attempts
+        ]
+    return view
+
+
+def list_events(
+    session: Session, *, site_id: str | None = None, status: str | None = None, limit: int = 100
+) -> list[Event]:
+    stmt = select(Event).order_by(Event.created_at.desc()).limit(limit)
+    if site_id:
+        stmt = stmt.where(Event.site_id == site_id)
+    if status:
+        stmt = stmt.where(Event.status == status)
+    return list(session.scalars(stmt))
+
+
+def attempts_of(session: Session, event_id: str) -> list[DeliveryAttempt]:
+    return list(
+        session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.event_id == event_id)
+            .order_by(DeliveryAttempt.id)
+        )
+    )

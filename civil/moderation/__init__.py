@@ -1,0 +1,1 @@
+"""The moderators' work: the review queue, claims, actions, the review page, accounts."""

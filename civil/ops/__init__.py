@@ -1,0 +1,1 @@
+"""What ops watch: worker liveness, queue depths, throughput."""

@@ -1,0 +1,1 @@
+"""Training and evaluation of the spam model; imports the inference code, never imported by it."""

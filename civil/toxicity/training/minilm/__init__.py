@@ -1,0 +1,1 @@
+"""Fine-tuning MiniLM into a Detoxify-format checkpoint."""
