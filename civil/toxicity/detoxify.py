@@ -21,7 +21,7 @@ Where the model files live (nothing is ever downloaded):
       getattr(transformers, args["tokenizer_name"]).from_pretrained(
           args["model_type"]).save_pretrained(folder)
 
-What plain Detoxify does offline (checked by tests/unit/workers/test_scorers.py):
+What plain Detoxify does offline (checked by tests/unit/civil/toxicity/test_scorers.py):
 ``Detoxify(model_type=name)`` always fetches the checkpoint through ``torch.hub``.
 ``Detoxify(checkpoint=path, huggingface_config_path=folder)`` works offline only when the
 checkpoint's ``arch.args.model_type`` is itself a local folder; with the released checkpoints

@@ -10,7 +10,7 @@ from civil.scoring import TOXICITY_LABELS
 from civil.toxicity.loader import load_scorer
 from tests.support.offline import refusing_network
 
-MODELS = Path(__file__).resolve().parents[3] / "models"
+MODELS = Path(__file__).resolve().parents[4] / "models"
 CLEAN = "Thank you for the careful reporting on the council budget."
 TOXIC = "You are a pathetic idiot and a disgusting piece of garbage, shut up."
 

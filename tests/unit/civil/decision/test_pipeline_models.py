@@ -13,7 +13,7 @@ from civil.models import Comment
 from civil.schema import CommentIn
 from tests.factories import comment_body
 
-MODELS = Path(__file__).resolve().parents[3] / "models"
+MODELS = Path(__file__).resolve().parents[4] / "models"
 ARTICLE = (
     "Officials said the militants massacred forty villagers, beheaded the elders and burned "
     "the mosque, and the army vowed to hunt down and kill every terrorist responsible."

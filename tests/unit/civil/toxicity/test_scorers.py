@@ -19,7 +19,7 @@ from civil.toxicity.loader import load_scorer
 from tests.support.offline import refusing_network
 from tests.support.tiny_detoxify import MAX_POSITIONS, build_tiny_checkpoint
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[4]
 TEXTS = [
     "you are a stupid idiot",
     "thanks for the great article",
