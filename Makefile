@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration lint bench bench-spam bench-models bench-queue clean
+.PHONY: help install browser run test test-unit test-integration lint bench bench-spam bench-models bench-queue clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -24,13 +24,22 @@ install: $(STAMP) ## Create .venv with everything, the `civil` command included 
 run: install ## Start API + worker + scheduler on http://127.0.0.1:$(PORT) (SQLite + embedded broker under ./var)
 	$(BIN)/civil run --port $(PORT)
 
-test: install ## Run the whole suite (needs Redis and PostgreSQL on loopback)
+# The browser tests drive Debian's chromium (never a downloaded browser); install it when missing.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "chromium missing and no apt-get: install Chromium at $(CHROMIUM)" >&2; exit 1; }
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium
+
+browser: $(CHROMIUM) ## Install Debian's chromium for the browser tests (when missing)
+
+test: install browser ## Run the whole suite (needs Redis and PostgreSQL on loopback; installs chromium)
 	$(BIN)/python -m pytest -q
 
 test-unit: install ## Unit tests only (no services)
 	$(BIN)/python -m pytest -q tests/unit
 
-test-integration: install ## Integration tests (real Redis, PostgreSQL, Celery workers)
+test-integration: install browser ## Integration tests (real Redis, PostgreSQL, Celery workers)
 	$(BIN)/python -m pytest -q tests/integration
 
 lint: install ## ruff (check + format), mypy on the domain package, the import rules (import-linter)
