@@ -17,7 +17,8 @@ COPY civil ./civil
 COPY service ./service
 COPY workers ./workers
 COPY cli ./cli
-RUN pip install ".[ops]"
+# `train`: `civil models train-*|evaluate|bias` run in the image too.
+RUN pip install ".[ops,train]"
 COPY models ./models
 
 RUN useradd --create-home --uid 10001 civil && mkdir -p /var/lib/civil && chown civil /var/lib/civil

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: the CPU wheel; an unpinned resolve would pull CUDA builds.
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[dev,ops]"
+	$(BIN)/pip install --quiet -e ".[dev,ops,train]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv with everything, the `civil` command included (no-op when unchanged)

@@ -1,4 +1,7 @@
-"""Civil's own toxicity models: data preparation, the linear model, evaluation."""
+"""Toxicity scoring: the linear model, Detoxify-format transformers, ONNX, the cascade.
+
+Training and evaluation live in ``civil.toxicity.training`` (the ``train`` extra).
+"""
 
 from civil.scoring import TOXICITY_LABELS
 

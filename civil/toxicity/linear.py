@@ -376,8 +376,9 @@ def _bench(argv: Sequence[str]) -> None:
     """
     source = Path(argv[0]) if argv else DEFAULT_DIR.parents[1] / "var/toxicity-data/test.jsonl"
     model_dir = Path(argv[1]) if len(argv) > 1 else DEFAULT_DIR
-    with source.open(encoding="utf-8") as handle:
-        texts = [json.loads(line)["text"] for line in handle][:5000]
+    from civil.toxicity.dataset import read_dataset
+
+    texts = read_dataset(source, limit=5000).texts
     began = time.perf_counter()
     model = LinearToxicityModel.load(model_dir)
     loaded = time.perf_counter() - began

@@ -39,7 +39,8 @@ from civil.toxicity.training.linear import count_matrix, document_frequency
 
 log = logging.getLogger("civil.spam.training.train")
 
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "spam"
+# This file is civil/spam/training/train.py: parents[4] holds the repository and the shared data.
+DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "spam"
 CONFIG = FeatureConfig(word_bits=16, char_bits=18, char_min=2, char_max=5, word_bigrams=True)
 C = 4.0
 MIN_DF = 2

@@ -31,6 +31,7 @@ the normalised text, so it is deterministic and stable when other sets change.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import html
@@ -43,11 +44,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from civil.scoring import TOXICITY_LABELS
+from civil.toxicity.dataset import read_dataset
 
 LABELS = TOXICITY_LABELS
-DEFAULT_ROOT = Path(__file__).resolve().parents[3] / "shared" / "data" / "toxicity"
-DEFAULT_OUT = Path(__file__).resolve().parents[2] / "var" / "toxicity-data"
+# This file is civil/toxicity/training/data.py: parents[3] is the repository, and the shared data
+# sits beside it.
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_ROOT = REPO_ROOT.parent / "shared" / "data" / "toxicity"
+DEFAULT_OUT = REPO_ROOT / "var" / "toxicity-data"
 SPLITS = ("train", "valid", "test")
 JIGSAW6 = "jigsaw-6label"
 JIGSAW_BINARY = "jigsaw-binary"
@@ -68,6 +75,7 @@ JIGSAW_BINARY_TEST, JIGSAW_BINARY_VALID = 2, 2
 OTHER_VALID = 1
 # Rarest label first: a six-label row is stratified by the first label it is positive for.
 RARITY = ("threat", "severe_toxicity", "identity_attack", "insult", "obscene", "toxicity")
+# Jigsaw's column for each of our labels, and its text column.
 JIGSAW_COLUMNS = {
     "toxicity": "toxic",
     "severe_toxicity": "severe_toxic",
@@ -76,6 +84,7 @@ JIGSAW_COLUMNS = {
     "insult": "insult",
     "identity_attack": "identity_hate",
 }
+TEXT_COLUMN = "comment_text"
 SPAN_TYPES = {
     "Insult": "insult",
     "Profane/Obscene": "obscene",
@@ -133,20 +142,51 @@ def dedup_key(text: str) -> str:
 
 
 def read_jsonl(path: Path) -> list[Row]:
-    """Rows from a JSONL file written by ``prepare``."""
-    with path.open(encoding="utf-8") as handle:
-        return [_row_from_record(json.loads(line)) for line in handle if line.strip()]
+    """Rows from a JSONL split written by ``prepare`` (read by ``read_dataset``)."""
+    data = read_dataset(path)
+    return [
+        Row(
+            text,
+            {
+                label: None if np.isnan(value) else int(value)
+                for label, value in zip(LABELS, labels.tolist(), strict=True)
+            },
+            source,
+            lang,
+        )
+        for text, labels, source, lang in zip(
+            data.texts, data.labels, data.sources, data.langs, strict=True
+        )
+    ]
 
 
-def _row_from_record(record: dict) -> Row:
-    labels = {label: record["labels"].get(label) for label in LABELS}
-    return Row(record["text"], labels, record["source"], record.get("lang", "en"))
+@contextlib.contextmanager
+def _open_csv(path: Path, delimiter: str = ",") -> Iterator[csv.DictReader]:
+    # Some sets hold comments longer than the csv module's default field limit.
+    csv.field_size_limit(sys.maxsize)
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        yield csv.DictReader(handle, delimiter=delimiter)
 
 
 def _read_csv(path: Path, delimiter: str = ",") -> Iterator[dict[str, str]]:
-    csv.field_size_limit(sys.maxsize)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        yield from csv.DictReader(handle, delimiter=delimiter)
+    with _open_csv(path, delimiter) as reader:
+        yield from reader
+
+
+def read_jigsaw_csv(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Texts and the label columns present (0/1 arrays, by our label) in a Jigsaw-format CSV."""
+    with _open_csv(Path(path)) as reader:
+        present = reader.fieldnames or ()
+        if TEXT_COLUMN not in present:
+            raise ValueError(f"{path}: no {TEXT_COLUMN} column")
+        columns = {ours: theirs for ours, theirs in JIGSAW_COLUMNS.items() if theirs in present}
+        records = list(reader)
+    texts = [record[TEXT_COLUMN] for record in records]
+    labels = {
+        ours: np.array([_flag(record[theirs]) for record in records], dtype=int)
+        for ours, theirs in columns.items()
+    }
+    return texts, labels
 
 
 def _flag(value: str) -> int:
@@ -156,9 +196,10 @@ def _flag(value: str) -> int:
 def load_jigsaw6(root: Path) -> Iterator[Row]:
     """Jigsaw rows with all six labels."""
     for path in sorted((root / "jigsaw-6label").glob("*.csv")):
-        for rec in _read_csv(path):
-            labels: Labels = {ours: _flag(rec[theirs]) for ours, theirs in JIGSAW_COLUMNS.items()}
-            yield Row(rec["comment_text"], labels, JIGSAW6)
+        texts, columns = read_jigsaw_csv(path)
+        for index, text in enumerate(texts):
+            labels: Labels = {label: int(columns[label][index]) for label in JIGSAW_COLUMNS}
+            yield Row(text, labels, JIGSAW6)
 
 
 def load_jigsaw_binary(root: Path) -> Iterator[Row]:
@@ -405,7 +446,7 @@ def write_jigsaw_csv(rows: Iterable[Row], path: Path) -> int:
     count = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["comment_text", *JIGSAW_COLUMNS.values()])
+        writer.writerow([TEXT_COLUMN, *JIGSAW_COLUMNS.values()])
         for row in rows:
             if all(row.known(label) for label in LABELS):
                 writer.writerow([row.text, *(row.labels[label] for label in JIGSAW_COLUMNS)])

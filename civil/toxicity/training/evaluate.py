@@ -1,14 +1,12 @@
 """Evaluate a toxicity scorer: per-label ROC-AUC on a Jigsaw-format CSV, and identity-term bias.
 
-Needs only numpy (ROC-AUC is computed here), so ``civil models evaluate`` runs in the service's
-environment.
+ROC-AUC is ``civil.toxicity.metrics`` (scikit-learn, the ``train`` extra); the CSV is read by
+``civil.toxicity.training.data.read_jigsaw_csv``.
 """
 
 from __future__ import annotations
 
-import csv
 import re
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,17 +14,9 @@ from typing import Any
 import numpy as np
 
 from civil.scoring import TOXICITY_LABELS, Scorer
+from civil.toxicity.metrics import roc_auc, roc_auc_or_nan
+from civil.toxicity.training.data import read_jigsaw_csv
 
-# Jigsaw's column for each of our labels.
-JIGSAW_COLUMNS = {
-    "toxicity": "toxic",
-    "severe_toxicity": "severe_toxic",
-    "obscene": "obscene",
-    "threat": "threat",
-    "insult": "insult",
-    "identity_attack": "identity_hate",
-}
-TEXT_COLUMN = "comment_text"
 THRESHOLD = 0.5
 BATCH = 256
 
@@ -96,26 +86,6 @@ EXTRA_NON_TOXIC = (
 )
 
 
-def roc_auc(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
-    """Area under the ROC curve (ties count half); NaN when only one class is present."""
-    y = np.asarray(labels, dtype=bool)
-    s = np.asarray(scores, dtype=np.float64)
-    positives = int(y.sum())
-    negatives = len(y) - positives
-    if positives == 0 or negatives == 0:
-        return float("nan")
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s), dtype=np.float64)
-    sorted_scores = s[order]
-    # Average ranks over ties.
-    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
-    starts = np.concatenate(([0], boundaries))
-    ends = np.concatenate((boundaries, [len(s)]))
-    average = (starts + ends + 1) / 2.0
-    ranks[order] = np.repeat(average, ends - starts)
-    return float((ranks[y].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
 def score_texts(scorer: Scorer, texts: Sequence[str], batch: int = BATCH) -> np.ndarray:
     """Scores as an array (len(texts), six labels)."""
     rows: list[list[float]] = []
@@ -125,37 +95,12 @@ def score_texts(scorer: Scorer, texts: Sequence[str], batch: int = BATCH) -> np.
     return np.array(rows, dtype=np.float64).reshape(len(texts), len(TOXICITY_LABELS))
 
 
-def read_jigsaw_csv(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Texts and the label columns present in a Jigsaw-format CSV."""
-    csv.field_size_limit(sys.maxsize)
-    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        columns = {
-            ours: theirs
-            for ours, theirs in JIGSAW_COLUMNS.items()
-            if theirs in (reader.fieldnames or ())
-        }
-        if TEXT_COLUMN not in (reader.fieldnames or ()):
-            raise ValueError(f"{path}: no {TEXT_COLUMN} column")
-        records = list(reader)
-    texts = [record[TEXT_COLUMN] for record in records]
-    labels = {
-        ours: np.array([_flag(record[theirs]) for record in records])
-        for ours, theirs in columns.items()
-    }
-    return texts, labels
-
-
-def _flag(value: str) -> int:
-    return 1 if value.strip().lower() in {"1", "1.0", "true"} else 0
-
-
 def auc_table(scores: np.ndarray, labels: dict[str, np.ndarray]) -> dict[str, float]:
     """Per-label ROC-AUC and their mean over labels with both classes present."""
     result = {}
     for label, truth in labels.items():
         auc = roc_auc(truth, scores[:, TOXICITY_LABELS.index(label)])
-        if not np.isnan(auc):
+        if auc is not None:
             result[label] = auc
     if result:
         result["mean"] = float(np.mean(list(result.values())))
@@ -242,7 +187,7 @@ def wikipedia_bias(
                     "fpr": float((scores[has] >= threshold).mean()),
                 }
         report[name] = {
-            "auc": roc_auc(truth, scores),
+            "auc": roc_auc_or_nan(truth, scores),
             "fpr": float((scores[benign] >= threshold).mean()),
             "per_identity_fpr": per_term,
         }

@@ -54,6 +54,7 @@ from civil.toxicity.linear import (
     LinearToxicityModel,
     measure_speed,
 )
+from civil.toxicity.metrics import roc_auc_or_nan
 from civil.toxicity.training import evaluate
 from civil.toxicity.training.data import (
     DEFAULT_OUT,
@@ -258,7 +259,7 @@ def fit(
 def jigsaw_auc(split: Split, label: int, scores: np.ndarray) -> float:
     """AUC on the split's Jigsaw rows that know the label."""
     mask = split.jigsaw & ~np.isnan(split.y[:, label])
-    return evaluate.roc_auc(split.y[mask, label], scores[mask])
+    return roc_auc_or_nan(split.y[mask, label], scores[mask])
 
 
 def tune(train: Split, valid: Split, weights: np.ndarray) -> tuple[dict[int, Choice], Fitted, dict]:
@@ -366,7 +367,7 @@ def make_model(
 def split_metrics(split: Split, logits: np.ndarray) -> dict:
     """Per-label AUC on the six-label Jigsaw rows (and toxicity on all Jigsaw rows)."""
     six = {
-        label: evaluate.roc_auc(split.y[split.six, i], logits[split.six, i])
+        label: roc_auc_or_nan(split.y[split.six, i], logits[split.six, i])
         for i, label in enumerate(LABELS)
     }
     six["mean"] = float(np.mean([six[label] for label in LABELS]))

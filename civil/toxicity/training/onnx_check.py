@@ -65,7 +65,8 @@ def compare(
     """
     import time
 
-    from civil.toxicity.training.minilm.train import label_aucs, mean_auc, read_dataset
+    from civil.toxicity.dataset import read_dataset
+    from civil.toxicity.metrics import label_aucs, mean_auc
 
     dataset = read_dataset(Path(data))
     texts = dataset.texts[:limit] if limit else dataset.texts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import random
 from collections.abc import Iterator
@@ -15,8 +14,13 @@ from safetensors.torch import load_file
 from transformers import BertConfig, BertModel
 
 from civil.scoring import TOXICITY_LABELS
+from civil.toxicity import dataset
 from civil.toxicity.detoxify import DetoxifyScorer
-from civil.toxicity.training.minilm import train as tm
+from civil.toxicity.training.minilm import __main__ as cli
+from civil.toxicity.training.minilm import batches, export, loop
+from civil.toxicity.training.minilm import checkpoint as run_files
+from civil.toxicity.training.minilm import config as run_config
+from civil.toxicity.training.minilm import model as base_model
 from tests.support.offline import refusing_network
 from tests.support.tiny_detoxify import build_tiny_checkpoint
 
@@ -98,7 +102,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _config(base: Path, **overrides: object) -> tm.TrainConfig:
+def _config(base: Path, **overrides: object) -> run_config.TrainConfig:
     values: dict[str, object] = {
         "base": str(base),
         "max_len": 32,
@@ -112,7 +116,7 @@ def _config(base: Path, **overrides: object) -> tm.TrainConfig:
         "lr": 1e-3,
     }
     values.update(overrides)
-    return tm.TrainConfig(**values)  # type: ignore[arg-type]
+    return run_config.TrainConfig(**values)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- loss
@@ -130,7 +134,7 @@ def test_masked_labels_contribute_no_loss_and_no_gradient() -> None:
     poisoned = targets.clone()
     poisoned[~mask] = float("nan")
 
-    loss = tm.masked_bce_loss(logits, poisoned, mask)
+    loss = loop.masked_bce_loss(logits, poisoned, mask)
     loss.backward()
     assert torch.isfinite(loss)
     assert logits.grad is not None
@@ -143,13 +147,13 @@ def test_masked_labels_contribute_no_loss_and_no_gradient() -> None:
     assert loss.item() == pytest.approx(float(expected), rel=1e-6)
     # Whatever the unknown labels say, the loss is the same.
     flipped = torch.where(mask, targets, 1 - targets)
-    assert float(tm.masked_bce_loss(logits.detach(), flipped, mask)) == pytest.approx(loss.item())
+    assert float(loop.masked_bce_loss(logits.detach(), flipped, mask)) == pytest.approx(loss.item())
 
 
 def test_all_masked_batch_gives_zero_loss() -> None:
     logits = torch.randn(3, 6, requires_grad=True)
     targets = torch.full((3, 6), float("nan"))
-    loss = tm.masked_bce_loss(logits, targets, ~torch.isnan(targets))
+    loss = loop.masked_bce_loss(logits, targets, ~torch.isnan(targets))
     loss.backward()
     assert loss.item() == 0.0
     assert logits.grad is not None and torch.all(logits.grad == 0)
@@ -159,35 +163,25 @@ def test_label_weights_scale_a_labels_share() -> None:
     logits = torch.zeros(2, 6)
     targets = torch.ones(2, 6)
     mask = torch.ones(2, 6, dtype=torch.bool)
-    plain = tm.masked_bce_loss(logits, targets, mask)
+    plain = loop.masked_bce_loss(logits, targets, mask)
     weights = torch.tensor([1.0, 1.0, 1.0, 3.0, 1.0, 1.0])
-    weighted = tm.masked_bce_loss(logits, targets, mask, weights)
+    weighted = loop.masked_bce_loss(logits, targets, mask, weights)
     assert float(weighted) == pytest.approx(float(plain) * 8 / 6)
 
 
-# ----------------------------------------------------------------------------- metrics, sampling
-
-
-def test_roc_auc_matches_pairwise_definition() -> None:
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 200)
-    scores = np.round(rng.random(200) + 0.3 * y, 1)  # rounding makes ties
-    positives, negatives = scores[y == 1], scores[y == 0]
-    pairs = [(p > n) + 0.5 * (p == n) for p, n in itertools.product(positives, negatives)]
-    assert tm.roc_auc(y, scores) == pytest.approx(float(np.mean(pairs)))
-    assert tm.roc_auc(np.ones(5), np.arange(5)) is None
+# ----------------------------------------------------------------------------- sampling
 
 
 def test_epoch_rows_keep_full_rows_and_cap_the_others(data_dir: Path) -> None:
-    data = tm.read_dataset(data_dir / "train.jsonl")
-    config = tm.TrainConfig(source_caps={"default": 10, "olid": -1}, full_repeat=2)
-    rows = tm.epoch_rows(data, config, 0)
+    data = dataset.read_dataset(data_dir / "train.jsonl")
+    config = run_config.TrainConfig(source_caps={"default": 10, "olid": -1}, full_repeat=2)
+    rows = batches.epoch_rows(data, config, 0)
     sources = [data.sources[i] for i in rows]
     assert sources.count("jigsaw-6label") == 2 * 40
     assert sources.count("davidson") == 10
     assert sources.count("olid") == sum(s == "olid" for s in data.sources)
-    assert np.array_equal(rows, tm.epoch_rows(data, config, 0))
-    assert not np.array_equal(rows, tm.epoch_rows(data, config, 1))
+    assert np.array_equal(rows, batches.epoch_rows(data, config, 0))
+    assert not np.array_equal(rows, batches.epoch_rows(data, config, 1))
 
 
 # ----------------------------------------------------------------------------- training, resume
@@ -197,7 +191,7 @@ def test_training_runs_two_steps_then_resumes_like_an_uninterrupted_run(
     tiny_base: Path, data_dir: Path, tmp_path: Path
 ) -> None:
     interrupted = tmp_path / "interrupted"
-    state = tm.train(
+    state = loop.train(
         _config(tiny_base),
         data_dir,
         interrupted,
@@ -206,35 +200,39 @@ def test_training_runs_two_steps_then_resumes_like_an_uninterrupted_run(
         stop_after_steps=2,
     )
     assert state.step == 2 and not state.done
-    saved = torch.load(interrupted / tm.LAST, map_location="cpu", weights_only=False)
+    saved = torch.load(interrupted / run_config.LAST, map_location="cpu", weights_only=False)
     assert saved["state"]["step"] == 2
     assert saved["state"]["samples_seen"] == 16
     assert {"model", "optimizer", "scheduler", "rng"} <= saved.keys()
-    assert (interrupted / tm.BEST_WEIGHTS).exists()  # validated at step 2
+    assert (interrupted / run_config.BEST_WEIGHTS).exists()  # validated at step 2
 
     messages: list[str] = []
-    state = tm.train(_config(tiny_base), data_dir, interrupted, progress=False, log=messages.append)
+    state = loop.train(
+        _config(tiny_base), data_dir, interrupted, progress=False, log=messages.append
+    )
     assert any("resumed" in message and "step 2" in message for message in messages)
     assert state.step == 4 and state.done
 
     straight = tmp_path / "straight"
-    tm.train(_config(tiny_base), data_dir, straight, progress=False, log=lambda _m: None)
-    resumed_weights = torch.load(interrupted / tm.LAST, weights_only=False)["model"]
-    straight_weights = torch.load(straight / tm.LAST, weights_only=False)["model"]
+    loop.train(_config(tiny_base), data_dir, straight, progress=False, log=lambda _m: None)
+    resumed_weights = torch.load(interrupted / run_config.LAST, weights_only=False)["model"]
+    straight_weights = torch.load(straight / run_config.LAST, weights_only=False)["model"]
     for key, value in straight_weights.items():
         assert torch.allclose(resumed_weights[key], value, atol=1e-6), key
-    history = [json.loads(line) for line in (interrupted / tm.HISTORY).read_text().splitlines()]
+    history = [
+        json.loads(line) for line in (interrupted / run_config.HISTORY).read_text().splitlines()
+    ]
     assert [entry["step"] for entry in history] == [2, 4]
     assert all(entry["auc"]["toxicity"] is not None for entry in history)
 
 
 def test_resume_keeps_the_saved_settings(tiny_base: Path, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    tm.train(
+    loop.train(
         _config(tiny_base), data_dir, out, progress=False, log=lambda _m: None, stop_after_steps=1
     )
     messages: list[str] = []
-    state = tm.train(
+    state = loop.train(
         _config(tiny_base, lr=0.5, eval_every=1),
         data_dir,
         out,
@@ -253,7 +251,7 @@ def test_resume_keeps_the_saved_settings(tiny_base: Path, data_dir: Path, tmp_pa
 @pytest.fixture(scope="module")
 def trained_run(tiny_base: Path, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run")
-    tm.train(
+    loop.train(
         _config(tiny_base, max_steps=6, eval_every=3),
         data_dir,
         out,
@@ -267,7 +265,7 @@ def test_export_loads_through_detoxify_scorer_offline(
     trained_run: Path, data_dir: Path, tmp_path: Path, offline: list[tuple[object, ...]]
 ) -> None:
     dest = tmp_path / "models" / "minilm"
-    metrics = tm.export(trained_run, dest, data_dir=data_dir, log=lambda _m: None)
+    metrics = export.export(trained_run, dest, data_dir=data_dir, log=lambda _m: None)
     ckpt = dest / "civil-minilm.ckpt"
     folder = dest / "civil-minilm"
     assert ckpt.is_file() and (folder / "config.json").is_file()
@@ -277,7 +275,7 @@ def test_export_loads_through_detoxify_scorer_offline(
     args = loaded["config"]["arch"]["args"]
     assert args["model_name"] == "BertForSequenceClassification"
     assert args["num_classes"] == 6
-    assert loaded["config"]["dataset"]["args"]["classes"] == list(tm.DETOXIFY_CLASSES)
+    assert loaded["config"]["dataset"]["args"]["classes"] == list(run_config.DETOXIFY_CLASSES)
     assert {v.dtype for v in loaded["state_dict"].values() if v.is_floating_point()} == {
         torch.float16
     }
@@ -290,12 +288,14 @@ def test_export_loads_through_detoxify_scorer_offline(
     assert all(set(row) == set(TOXICITY_LABELS) for row in scores)
 
     # The same numbers as the trained weights (rounded to fp16) in a plain model.
-    best = load_file(str(trained_run / tm.BEST_WEIGHTS))
-    model = tm.load_base_model(Path(json.loads((trained_run / "config.json").read_text())["base"]))
+    best = load_file(str(trained_run / run_config.BEST_WEIGHTS))
+    model = base_model.load_base_model(
+        Path(json.loads((trained_run / "config.json").read_text())["base"])
+    )
     model.load_state_dict({k: v.half().float() for k, v in best.items()})
-    tokenizer = tm.load_tokenizer(folder)
-    ids = tm.tokenize(tokenizer, texts, 32)
-    expected = tm.predict_ids(model, ids, tokenizer.pad_token_id, 8, "cpu")
+    tokenizer = base_model.load_tokenizer(folder)
+    ids = batches.tokenize(tokenizer, texts, 32)
+    expected = base_model.predict_ids(model, ids, tokenizer.pad_token_id, 8, "cpu")
     got = np.asarray([[row[label] for label in TOXICITY_LABELS] for row in scores])
     assert np.allclose(got, expected, atol=1e-5)
 
@@ -311,7 +311,7 @@ def test_exported_checkpoint_loads_in_plain_detoxify_offline(
     from detoxify import Detoxify
 
     dest = tmp_path / "export"
-    tm.export(trained_run, dest, data_dir=None, evaluate=False, log=lambda _m: None)
+    export.export(trained_run, dest, data_dir=None, evaluate=False, log=lambda _m: None)
     # Outside the repository model_type is the folder's absolute path, so Detoxify itself
     # reads only local files.
     detoxify = Detoxify(
@@ -324,7 +324,7 @@ def test_exported_checkpoint_loads_in_plain_detoxify_offline(
 
 
 def test_command_line_parses_caps_and_weights() -> None:
-    args = tm.build_parser().parse_args(
+    args = cli.build_parser().parse_args(
         [
             "train",
             "--source-caps",
@@ -337,9 +337,11 @@ def test_command_line_parses_caps_and_weights() -> None:
             "64",
         ]
     )
-    config = tm._config_from_args(args)
+    config = cli.config_from_args(args)
     assert config.source_caps["olid"] == -1 and config.source_caps["default"] == 7
-    assert config.source_caps["jigsaw-binary"] == tm.TrainConfig().source_caps["jigsaw-binary"]
+    assert (
+        config.source_caps["jigsaw-binary"] == run_config.TrainConfig().source_caps["jigsaw-binary"]
+    )
     assert config.label_weights["threat"] == 4.0 and config.label_weights["toxicity"] == 1.0
     assert config.langs == ("en",) and config.max_len == 64
 
@@ -355,7 +357,7 @@ def test_thread_tuner_probes_and_keeps_the_faster_setting() -> None:
             self.threads = n
 
     fake = FakeTorch()
-    tuner = tm.ThreadTuner(fake, 2, cycle=10, probe=2)
+    tuner = loop.ThreadTuner(fake, 2, cycle=10, probe=2)
     speed = {1: 100.0, 2: 40.0}  # tokens per second: one thread is faster here
     used = []
     for step in range(40):
@@ -365,14 +367,14 @@ def test_thread_tuner_probes_and_keeps_the_faster_setting() -> None:
     assert set(used) == {1, 2}
     # After the first probes, the tuner settles on one thread outside its probe steps.
     assert all(used[step] == 1 for step in range(20, 40) if step % 10 >= 2)
-    assert not tm.ThreadTuner(fake, 1).active
+    assert not loop.ThreadTuner(fake, 1).active
 
 
 def test_resume_can_shorten_the_schedule_when_asked(
     tiny_base: Path, data_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    tm.train(
+    loop.train(
         _config(tiny_base, max_steps=6),
         data_dir,
         out,
@@ -381,7 +383,7 @@ def test_resume_can_shorten_the_schedule_when_asked(
         stop_after_steps=3,
     )
     # Not named as explicit: the saved schedule (6 steps) stands.
-    state = tm.train(
+    state = loop.train(
         _config(tiny_base, max_steps=4),
         data_dir,
         out,
@@ -392,7 +394,7 @@ def test_resume_can_shorten_the_schedule_when_asked(
     assert state.step == 4 and not state.done
     # Named explicitly, and already reached: validate, finish, save.
     messages: list[str] = []
-    state = tm.train(
+    state = loop.train(
         _config(tiny_base, max_steps=3),
         data_dir,
         out,
@@ -402,14 +404,14 @@ def test_resume_can_shorten_the_schedule_when_asked(
     )
     assert state.done and state.step == 4
     assert any("schedule changed (max_steps)" in message for message in messages)
-    saved = torch.load(out / tm.LAST, weights_only=False)
+    saved = torch.load(out / run_config.LAST, weights_only=False)
     assert saved["state"]["done"] and saved["total_steps"] == 3
 
 
 def test_identity_augmentation_is_labelled_and_unlike_the_bias_test() -> None:
     from civil.toxicity.training import evaluate
 
-    extra = tm.identity_dataset()
+    extra = batches.identity_dataset()
     benign = ~np.isnan(extra.labels).any(axis=1)
     assert benign.sum() > 0 and (~benign).sum() > 0
     assert (extra.labels[benign] == 0).all()
@@ -430,16 +432,16 @@ def test_training_can_start_from_a_detoxify_checkpoint(
     trained_run: Path, data_dir: Path, tmp_path: Path
 ) -> None:
     exported = tmp_path / "export"
-    tm.export(trained_run, exported, data_dir=None, evaluate=False, log=lambda _m: None)
+    export.export(trained_run, exported, data_dir=None, evaluate=False, log=lambda _m: None)
     base = Path(json.loads((trained_run / "config.json").read_text())["base"])
-    start = tm.load_base_model(base)
-    tm.load_init_checkpoint(start, exported / "civil-minilm.ckpt")
-    best = load_file(str(trained_run / tm.BEST_WEIGHTS))
+    start = base_model.load_base_model(base)
+    run_files.load_init_checkpoint(start, exported / "civil-minilm.ckpt")
+    best = load_file(str(trained_run / run_config.BEST_WEIGHTS))
     for key, value in start.state_dict().items():
         assert torch.equal(value, best[key].half().float()), key
-    args = tm.build_parser().parse_args(
+    args = cli.build_parser().parse_args(
         ["train", "--init-checkpoint", "x.ckpt", "--identity-augment"]
     )
-    config = tm._config_from_args(args)
+    config = cli.config_from_args(args)
     assert (config.init_checkpoint, config.identity_augment) == ("x.ckpt", True)
-    assert tm._config_from_args(tm.build_parser().parse_args(["train"])).identity_augment is False
+    assert cli.config_from_args(cli.build_parser().parse_args(["train"])).identity_augment is False
