@@ -1,4 +1,8 @@
-"""The API's side of the broker: publish task ids by name, never import worker code."""
+"""The producer side of the broker: publish task ids by name, never import worker code.
+
+The API publishes through it, and so does the CLI (`make_producer`, `publish_deliveries`: neither
+needs Flask).
+"""
 
 from __future__ import annotations
 
@@ -50,11 +54,12 @@ def enqueue_scoring(comment_id: int, revision: int) -> bool:
         return False
 
 
-def send_deliveries(event_ids: list[str]) -> None:
-    """Queue delivery of events already committed to the outbox (the dispatcher covers a miss)."""
-    if not event_ids:
-        return
-    producer: Celery = current_app.extensions["civil"]["producer"]
+def publish_deliveries(producer: Celery, event_ids: list[str]) -> bool:
+    """Queue delivery of events already committed to the outbox; False (logged) on a broker error.
+
+    Flask-free, so the CLI publishes its replays through it too. A miss loses nothing: the events
+    wait in the outbox, and the dispatcher sends them once their dispatch lease runs out.
+    """
     for event_id in event_ids:
         try:
             producer.send_task(
@@ -66,4 +71,12 @@ def send_deliveries(event_ids: list[str]) -> None:
             )
         except Exception as exc:
             log.warning("delivery enqueue failed; the dispatcher will send it: %s", exc)
-            return
+            return False
+    return True
+
+
+def send_deliveries(event_ids: list[str]) -> None:
+    """Queue delivery of events already committed to the outbox (the dispatcher covers a miss)."""
+    if not event_ids:
+        return
+    publish_deliveries(current_app.extensions["civil"]["producer"], event_ids)

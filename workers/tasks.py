@@ -1,22 +1,22 @@
-"""Celery tasks: thin, idempotent, ids in; the work is in the domain package."""
+"""Celery tasks: thin, idempotent, ids in; the work is in the domain package.
+
+The app they register on, and the per-process setup, are the entry point's (`workers.celery`).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from datetime import timedelta
-from typing import Any
 
 from celery import Task
-from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from civil.comments import stranded_comments
 from civil.db import Database
 from civil.decision import pipeline
 from civil.delivery import events, sender
-from civil.logs import bind, configure_logging
+from civil.logs import bind
 from civil.metrics import (
     DECISION_LATENCY,
     DECISION_REASONS,
@@ -26,14 +26,12 @@ from civil.metrics import (
     TASK_SECONDS,
 )
 from civil.models import Comment, utcnow
-from civil.scoring import Scorer, ScorerUnavailable
-from civil.settings import Settings
-from workers import heartbeat, runtime
-from workers.app import DELIVERY, SCORING, make_celery
+from civil.scoring import Scorer
+from civil.tasknames import DELIVERY, SCORING
+from workers import runtime
+from workers.celery import app, settings
 
 log = logging.getLogger("civil.worker")
-settings = Settings.from_env()
-app = make_celery(settings)
 
 
 class CivilTask(Task):  # type: ignore[misc]
@@ -53,40 +51,6 @@ def db() -> Database:
     return runtime.database(settings)
 
 
-@worker_init.connect
-def _on_worker_init(sender: Any = None, **_: Any) -> None:
-    configure_logging(settings.log_level)
-    runtime.set_nodename(getattr(sender, "hostname", None))
-
-
-@worker_process_init.connect
-def _on_process_init(**_: Any) -> None:
-    # Each forked child gets its own DB connections and loads the models once, here,
-    # never per task and never at import (the parent would share them across forks).
-    configure_logging(settings.log_level)
-    runtime.reset_database()
-    runtime.load_scorer(settings)
-    runtime.load_spam_model(settings)
-    heartbeat.record_models(db(), runtime.model_status())
-
-
-@worker_ready.connect
-def _on_ready(sender: Any = None, **_: Any) -> None:
-    queues = (
-        ",".join(sorted(q.name for q in sender.app.amqp.queues.consume_from.values()))
-        if sender is not None
-        else ""
-    )
-    heartbeat.start(db(), runtime.nodename(), queues, settings.worker_heartbeat_seconds)
-    if settings.worker_metrics_port:
-        runtime.serve_metrics(settings.worker_metrics_port)
-
-
-@worker_shutdown.connect
-def _on_shutdown(**_: Any) -> None:
-    heartbeat.stop(db(), runtime.nodename())
-
-
 def scorer_source() -> Scorer:
     return runtime.scorer(settings)
 
@@ -104,37 +68,23 @@ def _enqueue_deliveries(decided: list[pipeline.Decided]) -> None:
             deliver_event.apply_async((event_id,), queue=DELIVERY)
 
 
-def _attempts(comment_id: int) -> int | None:
-    with db().session() as session:
-        return session.scalar(select(Comment.score_attempts).where(Comment.id == comment_id))
-
-
-def _give_up(reason: str) -> pipeline.ScorerSource:
-    def source() -> Scorer:
-        raise ScorerUnavailable(reason)
-
-    return source
-
-
 @app.task(base=CivilTask, bind=True, name="civil.score_comment")
 def score_comment(self: Task, comment_id: int, revision: int) -> None:
     """Score a comment (and others waiting in line, as one batch) and record the decisions."""
     started = time.monotonic()
     with bind(comment_id=comment_id, revision=revision, task_id=self.request.id):
-        attempts = _attempts(comment_id)
-        if attempts is None:
-            return
-        source = scorer_source
-        if attempts >= settings.task_max_attempts:
-            # A poison comment (it killed or timed out its worker N times) is decided by the
-            # site's failure policy instead of being retried for ever.
-            log.error("giving up scoring after %s attempts", attempts)
-            source = _give_up(f"scoring failed {attempts} times")
-        batch = pipeline.claim_batch(
-            db(), (comment_id, revision), settings.score_batch_size, settings.task_hard_time_limit
+        claim = pipeline.claim_scoring(
+            db(),
+            (comment_id, revision),
+            scorer_source,
+            size=settings.score_batch_size,
+            lease_s=settings.task_hard_time_limit,
+            max_attempts=settings.task_max_attempts,
         )
-        SCORE_BATCH.observe(len(batch))
-        decided = pipeline.score_comments(db(), batch, source)
+        if claim is None:
+            return
+        SCORE_BATCH.observe(len(claim.batch))
+        decided = pipeline.score_comments(db(), claim.batch, claim.scorer_source)
         for item in decided:
             log.info(
                 "decided %s",

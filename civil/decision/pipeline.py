@@ -105,6 +105,47 @@ def claim_batch(
     return claimed
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A claimed batch and the scorer to score it with."""
+
+    batch: list[tuple[int, int]]
+    scorer_source: ScorerSource
+
+
+def claim_scoring(
+    db: Database,
+    first: tuple[int, int],
+    scorer_source: ScorerSource,
+    *,
+    size: int,
+    lease_s: int,
+    max_attempts: int,
+) -> Claim | None:
+    """Claim a batch for the comment a task was queued for; None when that comment is gone.
+
+    A poison comment (it killed or timed out its worker max_attempts times) is decided by the
+    site's failure policy instead of being retried for ever: its batch gets a scorer that gives up.
+    """
+    with db.session() as session:
+        attempts = session.scalar(select(Comment.score_attempts).where(Comment.id == first[0]))
+    if attempts is None:
+        return None
+    if attempts >= max_attempts:
+        log.error("giving up scoring after %s attempts", attempts)
+        scorer_source = give_up(f"scoring failed {attempts} times")
+    return Claim(claim_batch(db, first, size, lease_s), scorer_source)
+
+
+def give_up(reason: str) -> ScorerSource:
+    """A scorer source that always fails with this reason (the failure policy decides)."""
+
+    def source() -> Scorer:
+        raise ScorerUnavailable(reason)
+
+    return source
+
+
 def _spam(
     db: Database, session: Session, staged: list[tuple[Comment, RuleFacts]]
 ) -> list[tuple[float, dict]]:

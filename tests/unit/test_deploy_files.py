@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from cli.main import main
+from cli import civil
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +44,7 @@ def test_compose_commands_are_real_civil_commands():
         # --help on the exact subcommand proves it exists and parses its options' names.
         path = [a for a in command[1:] if not a.startswith("-")][:2]
         sub = path[:1] if path[0] != "db" else path
-        result = runner.invoke(main, [*sub, "--help"])
+        result = runner.invoke(civil, [*sub, "--help"])
         assert result.exit_code == 0, (name, result.output)
         for option in (a for a in command if a.startswith("--")):
             assert option in result.output, (name, option)

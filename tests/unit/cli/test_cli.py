@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from civil.sites import authenticate
-from cli.main import main
+from cli import civil
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def run(settings, db, monkeypatch):
     runner = CliRunner()
 
     def invoke(*args, ok=True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
+        result = runner.invoke(civil, list(args), catch_exceptions=False)
         if ok:
             assert result.exit_code == 0, result.output
         return result

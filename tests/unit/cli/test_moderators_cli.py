@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from civil.errors import Unauthorized
 from civil.moderation.accounts import attempt_login, by_token
-from cli.main import main
+from cli import civil
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def run(settings, db, monkeypatch):
     runner = CliRunner()
 
     def invoke(*args, ok=True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
+        result = runner.invoke(civil, list(args), catch_exceptions=False)
         if ok:
             assert result.exit_code == 0, result.output
         return result

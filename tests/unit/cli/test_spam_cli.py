@@ -15,7 +15,7 @@ from civil.schema import CommentIn
 from civil.spam.service import model_for, site_model_dir
 from civil.spam.textmodel import DEFAULT_DIR
 from civil.spam.training.evaluate import BLOG_CSV
-from cli.main import main
+from cli import civil
 from tests.factories import comment_body
 
 SPAM = [
@@ -60,7 +60,7 @@ def run(settings, db, monkeypatch, tmp_path):
     runner = CliRunner()
 
     def invoke(*args, ok=True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
+        result = runner.invoke(civil, list(args), catch_exceptions=False)
         if ok:
             assert result.exit_code == 0, result.output
         return result
