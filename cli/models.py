@@ -50,7 +50,7 @@ def models_train(which: str, data_dir: Path | None, minilm_args: tuple[str, ...]
     """Train the linear model, fine-tune MiniLM (resumable), export it, tune the cascade."""
     from civil.toxicity.training import data, tune
     from civil.toxicity.training import linear as train_linear
-    from civil.toxicity.training.minilm import train as train_minilm
+    from civil.toxicity.training.minilm.cli import main as train_minilm
 
     data_dir = data_dir or data.DEFAULT_OUT
     if not (data_dir / "train.jsonl").exists():
@@ -58,10 +58,10 @@ def models_train(which: str, data_dir: Path | None, minilm_args: tuple[str, ...]
     if which in ("all", "linear"):
         train_linear.main(data_dir)
     if which in ("all", "minilm"):
-        code = train_minilm.main(["train", "--data-dir", str(data_dir), *minilm_args])
+        code = train_minilm(["train", "--data-dir", str(data_dir), *minilm_args])
         if code:
             sys.exit(code)
-        train_minilm.main(["export", "--data-dir", str(data_dir)])
+        train_minilm(["export", "--data-dir", str(data_dir)])
     if which in ("all", "cascade"):
         from civil.toxicity.loader import load_scorer
 

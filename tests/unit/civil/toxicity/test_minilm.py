@@ -16,8 +16,7 @@ from transformers import BertConfig, BertModel
 from civil.scoring import TOXICITY_LABELS
 from civil.toxicity import dataset
 from civil.toxicity.detoxify import DetoxifyScorer
-from civil.toxicity.training.minilm import __main__ as cli
-from civil.toxicity.training.minilm import batches, export, loop
+from civil.toxicity.training.minilm import batches, cli, export, loop
 from civil.toxicity.training.minilm import checkpoint as run_files
 from civil.toxicity.training.minilm import config as run_config
 from civil.toxicity.training.minilm import model as base_model
