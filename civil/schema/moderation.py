@@ -40,7 +40,7 @@ class _In(BaseModel):
         return _blank_is_none(value)
 
 
-class QueueFilterIn(_In):
+class QueueFilter(_In):
     """What a queue page, a count or a bulk action covers (all strings, as in the query)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -86,7 +86,7 @@ class ModeratorAction(_In):
 class BulkAction(_In):
     """POST /v1/queue/bulk body."""
 
-    filter: QueueFilterIn = Field(default_factory=QueueFilterIn)
+    filter: QueueFilter = Field(default_factory=QueueFilter)
     action: CommentAction
     reason: RejectReason | None = None
     note: str | None = Field(default=None, max_length=2000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, ValidationError
+from pydantic import BaseModel, ConfigDict, PlainSerializer, ValidationError, WithJsonSchema
 
 
 def rfc3339(moment: datetime) -> str:
@@ -13,7 +13,11 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-Rfc3339 = Annotated[datetime, PlainSerializer(rfc3339, return_type=str, when_used="json")]
+Rfc3339 = Annotated[
+    datetime,
+    PlainSerializer(rfc3339, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 class Out(BaseModel):
