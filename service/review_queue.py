@@ -54,21 +54,22 @@ def list_queue() -> Response:
         return jsonify(page.wire())
 
 
-@bp.post("/v1/comments/<comment_id>/actions", endpoint="actions")
-def comment_action(comment_id: str) -> Response:
+# The rule's variable is the documented {id}: clients generated from /openapi.json name it so.
+@bp.post("/v1/comments/<id>/actions", endpoint="actions")
+def comment_action(id: str) -> Response:
     """Act on one comment: approve, reject (reason), spam, not_spam, trust, premoderate, ban…"""
     body = parse_body(ModeratorAction)
     site_id = request.args.get("site_id") or body.site_id
     with database().session() as session:
         who = _identity(session)
         if site_id:
-            internal = queue.comment_by_external_id(session, who, site_id, comment_id)
-        elif comment_id.isdigit():
-            internal = int(comment_id)
+            internal = queue.comment_by_external_id(session, who, site_id, id)
+        elif id.isdigit():
+            internal = int(id)
         else:
             raise InvalidInput(
                 "the id is Civil's numeric id; pass site_id to use the site's comment id",
-                {"id": comment_id},
+                {"id": id},
             )
         if body.action == "claim":
             until = claims.claim(session, who, internal)
