@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from civil import schema
 from civil.db import Database
 from civil.errors import NotFound
 from civil.models import Article, Author, Comment, Site, utcnow
@@ -109,15 +110,17 @@ def submit_comment(db: Database, site_id: str, data: CommentIn) -> Submitted:
 
 def comment_view(comment: Comment) -> dict[str, Any]:
     """The public JSON of a comment's state."""
-    view: dict[str, Any] = {
-        "id": comment.external_id,
-        "status": comment.status,
-        "revision": comment.revision,
-    }
+    fields: dict[str, Any] = {}
+    # Left out, not null, until decided (the contract's `"decision"?`).
     if comment.decision is not None:
-        view["decision"] = comment.decision
-    view["links"] = {"self": f"/v1/sites/{comment.site_id}/comments/{comment.external_id}"}
-    return view
+        fields["decision"] = schema.Decision.model_validate(comment.decision)
+    return schema.CommentState(
+        id=comment.external_id,
+        status=comment.status,  # type: ignore[arg-type]
+        revision=comment.revision,
+        links=schema.Links(self=f"/v1/sites/{comment.site_id}/comments/{comment.external_id}"),
+        **fields,
+    ).wire()
 
 
 def find_comment(session: Session, site_id: str, external_id: str) -> Comment:

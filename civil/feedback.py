@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from civil.comments import find_comment
 from civil.db import Database
 from civil.models import Comment, Feedback
+from civil.schema import FeedbackOut
 from civil.spam.service import learn_label
 
 SPAM_LABELS = ("spam", "ham")
@@ -168,10 +169,10 @@ def label_comment(
         comment = find_comment(session, site_id, external_id)
         row = record_spam_label(session, comment, label, source, actor=f"{source}:{site_id}")
         session.flush()
-        return {
-            "id": external_id,
-            "label": row.label,
-            "source": row.source,
-            "feedback_id": row.id,
-            "recorded_at": row.created_at.isoformat().replace("+00:00", "Z"),
-        }
+        return FeedbackOut(
+            id=external_id,
+            label=row.label,  # type: ignore[arg-type]
+            source=row.source,
+            feedback_id=row.id,
+            recorded_at=row.created_at,
+        ).wire()

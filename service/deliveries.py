@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from civil.delivery.events import attempts_of, event_view, list_events, replay_event
 from civil.errors import InvalidInput, NotFound
 from civil.models import Event
+from civil.schema.responses import DeliveryStatus
 from civil.tasknames import DELIVER_EVENT, DELIVERY
 from service.auth import require_site
 from service.context import database
 
 bp = Blueprint("deliveries", __name__)
-STATUSES = {"pending", "retrying", "delivered", "dead"}
+STATUSES = set(get_args(DeliveryStatus))
 
 
 @bp.get("/v1/sites/<site_id>/deliveries")

@@ -11,6 +11,7 @@ from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from civil.errors import CivilError
+from civil.schema import Error
 
 log = logging.getLogger("civil.api")
 
@@ -34,7 +35,7 @@ def _foreign(app: Flask, exc: HTTPException) -> Any | None:
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> Response:
-    response = jsonify({"error": code, "message": message, "details": details or {}})
+    response = jsonify(Error(error=code, message=message, details=details or {}).wire())
     response.status_code = status
     return response
 

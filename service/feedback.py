@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
-from pydantic import ValidationError
 
-from civil.errors import InvalidInput
 from civil.feedback import label_comment
-from civil.schema import FeedbackIn, validation_errors
+from civil.schema import FeedbackIn
 from service.auth import require_site
-from service.context import database, json_object
+from service.context import database, parse_body
 
 bp = Blueprint("feedback", __name__)
 
@@ -19,9 +17,5 @@ def submit(site_id: str, comment_id: str) -> tuple[Response, int]:
     """Store a spam/ham label (Akismet's submit-spam / submit-ham) and learn from it."""
     with database().session() as session:
         require_site(session, site_id)
-    try:
-        data = FeedbackIn.model_validate(json_object("the feedback"))
-    except ValidationError as exc:
-        details = {"errors": validation_errors(exc)}
-        raise InvalidInput("the feedback failed validation", details) from exc
+    data = parse_body(FeedbackIn, "the feedback")
     return jsonify(label_comment(database(), site_id, comment_id, data.label)), 200

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from pydantic import ValidationError
 
 from civil.comments import await_decision, submit_comment
 from civil.errors import CivilError, InvalidInput
 from civil.logs import bind
 from civil.metrics import INTAKE
-from civil.schema import CommentIn, validation_errors
+from civil.schema import CommentIn
 from service.auth import require_site
 from service.broker import enqueue_scoring
-from service.context import database, json_object, settings
+from service.context import database, parse_body, settings
 from service.limits import intake_limit, limiter
 
 bp = Blueprint("intake", __name__)
@@ -23,13 +21,8 @@ log = logging.getLogger("civil.api")
 MAX_WAIT_S = 10.0
 
 
-def _parse(body: dict[str, Any]) -> CommentIn:
-    try:
-        data = CommentIn.model_validate(body)
-    except ValidationError as exc:
-        raise InvalidInput(
-            "the comment failed validation", {"errors": validation_errors(exc)}
-        ) from exc
+def _parse() -> CommentIn:
+    data = parse_body(CommentIn, "the comment")
     limit = settings().max_comment_chars
     if len(data.content) > limit:
         raise InvalidInput(
@@ -60,7 +53,7 @@ def submit(site_id: str) -> tuple[Response, int]:
     with database().session() as session:
         require_site(session, site_id)
     try:
-        data = _parse(json_object("the comment"))
+        data = _parse()
         wait = _wait_seconds()
     except CivilError as exc:
         INTAKE.labels(f"refused_{exc.code}").inc()

@@ -12,6 +12,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from civil.ops import health
+from civil.schema import Alive, Error, Ready
 from service.context import database, settings
 from service.openapi import spec
 
@@ -21,7 +22,7 @@ bp = Blueprint("ops", __name__)
 @bp.get("/healthz")
 def healthz() -> Response:
     """The process is alive."""
-    return jsonify({"status": "ok"})
+    return jsonify(Alive(status="ok").wire())
 
 
 @bp.get("/readyz")
@@ -41,15 +42,11 @@ def readyz() -> tuple[Response, int]:
         },
     }
     ready = all(c["ok"] for c in checks.values())
-    body = {"status": "ready" if ready else "not_ready", "checks": checks}
-    if not ready:
-        failing = sorted(name for name, c in checks.items() if not c["ok"])
-        body = {
-            "error": "not_ready",
-            "message": "not ready: " + ", ".join(failing),
-            "details": checks,
-        }
-    return jsonify(body), 200 if ready else 503
+    if ready:
+        return jsonify(Ready(status="ready", checks=checks).wire()), 200
+    failing = sorted(name for name, c in checks.items() if not c["ok"])
+    body = Error(error="not_ready", message="not ready: " + ", ".join(failing), details=checks)
+    return jsonify(body.wire()), 503
 
 
 class DeploymentCollector(Collector):

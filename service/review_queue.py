@@ -15,22 +15,23 @@ from civil.errors import InvalidInput
 from civil.moderation import accounts as moderators
 from civil.moderation import actions, claims, queue, review
 from civil.moderation.accounts import Identity
+from civil.schema import (
+    BulkAction,
+    Claimed,
+    ModeratorAction,
+    QueueItem,
+    QueuePage,
+    Released,
+)
 from service.auth import bearer_token
 from service.broker import send_deliveries
-from service.context import database, json_object
+from service.context import database, parse_body
 
 bp = Blueprint("queue_api", __name__)
 
 
 def _identity(session: Any) -> Identity:
     return moderators.by_token(session, bearer_token())
-
-
-def _text(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"{key} must be a string", {"field": key})
-    return value or None
 
 
 @bp.get("/v1/queue", endpoint="queue")
@@ -44,42 +45,47 @@ def list_queue() -> Response:
     with database().session() as session:
         who = _identity(session)
         rows, next_cursor = queue.queue_page(session, who, flt, cursor, int(raw_limit))
-        items = [review.queue_item_json(review.item_view(session, c, full=False)) for c in rows]
-        return jsonify({"items": items, "next_cursor": next_cursor, "filter": flt.to_dict()})
+        items = [review.item_view(session, c, full=False) for c in rows]
+        page = QueuePage(
+            items=[QueueItem.model_validate(review.queue_item_json(i)) for i in items],
+            next_cursor=next_cursor,
+            filter=flt.to_dict(),
+        )
+        return jsonify(page.wire())
 
 
-@bp.post("/v1/comments/<comment_id>/actions", endpoint="actions")
-def comment_action(comment_id: str) -> Response:
+# The rule's variable is the documented {id}: clients generated from /openapi.json name it so.
+@bp.post("/v1/comments/<id>/actions", endpoint="actions")
+def comment_action(id: str) -> Response:
     """Act on one comment: approve, reject (reason), spam, not_spam, trust, premoderate, ban…"""
-    body = json_object("the request")
-    action = _text(body, "action") or ""
-    site_id = request.args.get("site_id") or _text(body, "site_id")
+    body = parse_body(ModeratorAction)
+    site_id = request.args.get("site_id") or body.site_id
     with database().session() as session:
         who = _identity(session)
         if site_id:
-            internal = queue.comment_by_external_id(session, who, site_id, comment_id)
-        elif comment_id.isdigit():
-            internal = int(comment_id)
+            internal = queue.comment_by_external_id(session, who, site_id, id)
+        elif id.isdigit():
+            internal = int(id)
         else:
             raise InvalidInput(
                 "the id is Civil's numeric id; pass site_id to use the site's comment id",
-                {"id": comment_id},
+                {"id": id},
             )
-        if action in ("claim", "release"):
-            if action == "claim":
-                until = claims.claim(session, who, internal)
-                return jsonify({"id": internal, "claimed_until": until.isoformat()})
+        if body.action == "claim":
+            until = claims.claim(session, who, internal)
+            return jsonify(Claimed(id=internal, claimed_until=until.isoformat()).wire())
+        if body.action == "release":
             queue.visible_comment(session, who, internal)
             claims.release(session, who, internal)
-            return jsonify({"id": internal, "released": True})
+            return jsonify(Released(id=internal, released=True).wire())
         outcome = actions.act(
             session,
             who,
             internal,
-            action,
-            _text(body, "reason"),
-            _text(body, "note"),
-            expect_status=_text(body, "expect_status"),
+            body.action,
+            body.reason,
+            body.note,
+            expect_status=body.expect_status,
         )
     # After the commit: the events are already in the outbox.
     send_deliveries(outcome.event_ids)
@@ -89,26 +95,19 @@ def comment_action(comment_id: str) -> Response:
 @bp.post("/v1/queue/bulk", endpoint="bulk")
 def bulk_action() -> Response:
     """Count (dry_run, the default) or apply one action to everything a filter matches."""
-    body = json_object("the request")
-    raw_filter = body.get("filter") or {}
-    if not isinstance(raw_filter, dict):
-        raise InvalidInput("filter must be an object", {"field": "filter"})
-    dry_run = body.get("dry_run", True)
-    expected = body.get("expected")
-    if not isinstance(dry_run, bool) or (expected is not None and not isinstance(expected, int)):
-        raise InvalidInput("dry_run is a boolean and expected an integer")
-    flt = queue.QueueFilter.parse(raw_filter)
+    body = parse_body(BulkAction)
+    flt = queue.QueueFilter(**body.filter.model_dump(exclude_none=True))
     with database().session() as session:
         who = _identity(session)
         result = actions.bulk(
             session,
             who,
             flt,
-            _text(body, "action") or "",
-            _text(body, "reason"),
-            _text(body, "note"),
-            dry_run=dry_run,
-            expected=expected,
+            body.action,
+            body.reason,
+            body.note,
+            dry_run=body.dry_run,
+            expected=body.expected,
         )
         out = result.to_dict()
     send_deliveries(out["event_ids"])

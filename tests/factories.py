@@ -35,3 +35,16 @@ def comment_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def stored_decision(action: str = "approve", **fields: Any) -> dict[str, Any]:
+    """A decision row's JSON in the full Decision shape (what the pipeline stores)."""
+    return {
+        "action": action,
+        "decided_by": "auto",
+        "reasons": [],
+        "scores": {"toxicity": {}, "spam": None},
+        "model": "test",
+        "decided_at": "2026-01-01T00:00:00Z",
+        **fields,
+    }

@@ -6,9 +6,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from civil import schema
+from civil.schema.decision import Action, DecidedBy
 from civil.scoring import TOXICITY_LABELS
 
-Action = Literal["approve", "hold", "reject"]
 SEVERITY: dict[str, int] = {"approve": 0, "hold": 1, "reject": 2}
 STATUS_OF: dict[str, str] = {"approve": "approved", "hold": "held", "reject": "rejected"}
 
@@ -85,21 +86,22 @@ class Decision:
     scores: dict[str, Any]
     model: str
     decided_at: datetime
-    decided_by: str = "auto"
+    decided_by: DecidedBy = "auto"
 
     @property
     def status(self) -> str:
         return STATUS_OF[self.action]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "decided_by": self.decided_by,
-            "reasons": [r.to_dict() for r in self.reasons],
-            "scores": self.scores,
-            "model": self.model,
-            "decided_at": self.decided_at.isoformat().replace("+00:00", "Z"),
-        }
+        """The stored and sent form: the wire model's (civil.schema.Decision)."""
+        return schema.Decision(
+            action=self.action,
+            decided_by=self.decided_by,
+            reasons=[schema.Reason.model_validate(r.to_dict()) for r in self.reasons],
+            scores=schema.Scores.model_validate(self.scores),
+            model=self.model,
+            decided_at=self.decided_at,
+        ).wire()
 
 
 def _label_code(label: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from civil.db import Database
 from civil.errors import NotFound
 from civil.models import Comment, DeliveryAttempt, Event, Site, utcnow
+from civil.schema import Delivery, rfc3339
+from civil.schema import DeliveryAttempt as AttemptOut
 
 # The task that enqueues a delivery leases the event this long; a lost message is re-sent after.
 DISPATCH_LEASE = timedelta(seconds=60)
@@ -21,10 +23,6 @@ DECIDED, MODERATED, REPLY_APPROVED = (
     "comment.moderated",
     "comment.reply_approved",
 )
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def new_event_id() -> str:
@@ -116,31 +114,33 @@ def replay_event(session: Session, event_id: str, site_id: str | None = None) ->
 
 
 def event_view(event: Event, attempts: list[DeliveryAttempt] | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "id": event.id,
-        "site_id": event.site_id,
-        "type": event.type,
-        "status": event.status,
-        "attempts": event.attempts,
-        "last_status_code": event.last_status_code,
-        "last_error": event.last_error,
-        "created_at": rfc3339(event.created_at),
-        "next_attempt_at": rfc3339(event.next_attempt_at) if event.next_attempt_at else None,
-        "delivered_at": rfc3339(event.delivered_at) if event.delivered_at else None,
-        "dead_at": rfc3339(event.dead_at) if event.dead_at else None,
-        "comment_id": (event.payload.get("data") or {}).get("comment_id"),
-    }
+    """The JSON of one delivery; with ``attempts``, its log too."""
+    fields: dict[str, Any] = {}
     if attempts is not None:
-        view["log"] = [
-            {
-                "at": rfc3339(a.attempted_at),
-                "status_code": a.status_code,
-                "error": a.error,
-                "duration_ms": a.duration_ms,
-            }
+        fields["log"] = [
+            AttemptOut(
+                at=a.attempted_at,
+                status_code=a.status_code,
+                error=a.error,
+                duration_ms=a.duration_ms,
+            )
             for a in attempts
         ]
-    return view
+    return Delivery(
+        id=event.id,
+        site_id=event.site_id,
+        type=event.type,
+        status=event.status,  # type: ignore[arg-type]
+        attempts=event.attempts,
+        last_status_code=event.last_status_code,
+        last_error=event.last_error,
+        created_at=event.created_at,
+        next_attempt_at=event.next_attempt_at,
+        delivered_at=event.delivered_at,
+        dead_at=event.dead_at,
+        comment_id=(event.payload.get("data") or {}).get("comment_id"),
+        **fields,
+    ).wire()
 
 
 def list_events(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from civil.delivery.events import MODERATED, build_events, rfc3339
+from civil import schema
+from civil.delivery.events import MODERATED, build_events
 from civil.errors import Conflict, InvalidInput
 from civil.feedback import record_moderation_label, record_spam_label, record_toxicity_label
 from civil.models import (
@@ -28,10 +29,11 @@ from civil.moderation.queue import (
     queue_count,
     visible_comment,
 )
+from civil.schema import moderation as moderation_schema
 
-REJECT_REASONS = ("offensive", "abusive", "spam", "off-topic", "other")
-COMMENT_ACTIONS = ("approve", "reject", "spam", "not_spam")
-AUTHOR_ACTIONS = ("trust", "premoderate", "ban", "clear_standing")
+REJECT_REASONS: tuple[str, ...] = get_args(moderation_schema.RejectReason)
+COMMENT_ACTIONS: tuple[str, ...] = get_args(moderation_schema.CommentAction)
+AUTHOR_ACTIONS: tuple[str, ...] = get_args(moderation_schema.AuthorAction)
 ACTIONS = COMMENT_ACTIONS + AUTHOR_ACTIONS
 BULK_ACTIONS = COMMENT_ACTIONS
 STANDING_OF = {"trust": "trusted", "premoderate": "premoderated", "ban": "banned"}
@@ -56,16 +58,16 @@ class ActionOutcome:
     labels: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "comment_id": self.comment_id,
-            "site_id": self.site_id,
-            "action": self.action,
-            "before": self.before,
-            "status": self.after,
-            "events": self.event_ids,
-            "labels": self.labels,
-        }
+        return schema.ActionOutcome(
+            id=self.id,
+            comment_id=self.comment_id,
+            site_id=self.site_id,
+            action=self.action,
+            before=self.before,
+            status=self.after,
+            events=self.event_ids,
+            labels=self.labels,
+        ).wire()
 
 
 def _validate(action: str, reason: str | None, note: str | None) -> str | None:
@@ -107,16 +109,19 @@ def _moderator_decision(
         moderator_reason["reason"] = reason
     if note:
         moderator_reason["note"] = note
-    return {
-        "action": verdict,
-        "decided_by": "moderator",
-        "reasons": [moderator_reason],
-        "scores": previous.get("scores") or {"toxicity": {}, "spam": None},
-        "model": previous.get("model") or "none",
-        "decided_at": rfc3339(utcnow()),
-        "moderator": who.email,
-        "auto": auto_part(previous) or None,
-    }
+    auto = auto_part(previous)
+    return schema.Decision(
+        action=verdict,  # type: ignore[arg-type]
+        decided_by="moderator",
+        reasons=[schema.Reason.model_validate(moderator_reason)],
+        scores=schema.Scores.model_validate(
+            previous.get("scores") or {"toxicity": {}, "spam": None}
+        ),
+        model=previous.get("model") or "none",
+        decided_at=utcnow(),
+        moderator=who.email,
+        auto=schema.Decision.model_validate(auto) if auto else None,
+    ).wire()
 
 
 def _store_labels(
@@ -276,14 +281,14 @@ class BulkResult:
     dry_run: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "matched": self.matched,
-            "applied": len(self.applied),
-            "skipped": self.skipped,
-            "bulk_id": self.bulk_id,
-            "event_ids": [e for o in self.applied for e in o.event_ids],
-        }
+        return schema.BulkResult(
+            dry_run=self.dry_run,
+            matched=self.matched,
+            applied=len(self.applied),
+            skipped=[schema.BulkSkip.model_validate(s) for s in self.skipped],
+            bulk_id=self.bulk_id,
+            event_ids=[e for o in self.applied for e in o.event_ids],
+        ).wire()
 
 
 def bulk(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import Select, and_, exists, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
@@ -19,10 +19,11 @@ from civil.models import (
     Site,
 )
 from civil.moderation.accounts import Identity
+from civil.schema import moderation as moderation_schema
 
-VIEWS = ("held", "pending", "approved", "rejected")
-REASONS = ("toxic", "spam", "words", "links", "new_author", "reported")
-SORTS = ("oldest", "newest")
+VIEWS: tuple[str, ...] = get_args(moderation_schema.QueueView)
+REASONS: tuple[str, ...] = get_args(moderation_schema.QueueReason)
+SORTS: tuple[str, ...] = get_args(moderation_schema.QueueSort)
 MAX_PAGE = 100
 
 

@@ -15,6 +15,7 @@ from civil.delivery.events import rfc3339
 from civil.models import AuditEntry, AuthorStanding, Comment, Site, utcnow
 from civil.moderation.claims import active_claim
 from civil.moderation.queue import auto_part
+from civil.schema import QueueItem
 from civil.scoring import TOXICITY_LABELS
 
 RECENT_DAYS = 30
@@ -201,16 +202,12 @@ def audit_view(entry: AuditEntry) -> dict[str, Any]:
 
 
 def queue_item_json(view: dict[str, Any]) -> dict[str, Any]:
-    """The JSON form of an item view (datetimes as RFC 3339, highlight as spans)."""
+    """The JSON form of an item view (the QueueItem model: RFC 3339 times, highlight as spans)."""
     out = dict(view)
-    for key in ("received_at", "decided_at"):
-        out[key] = rfc3339(out[key]) if out.get(key) else None
-    if out.get("author") and out["author"].get("first_seen_at"):
-        out["author"] = {**out["author"], "first_seen_at": rfc3339(out["author"]["first_seen_at"])}
     spans, offset = [], 0
     for piece, marked in out.pop("segments"):
         if marked:
             spans.append([offset, offset + len(piece)])
         offset += len(piece)
     out["highlight_spans"] = spans
-    return out
+    return QueueItem.model_validate(out).wire()

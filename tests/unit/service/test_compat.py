@@ -11,6 +11,7 @@ from civil.compat.akismet import SUBMITTED
 from civil.models import Comment, Feedback
 from civil.sites import create_site
 from service import create_app
+from tests.factories import stored_decision
 from tests.unit.service.conftest import queued
 
 FORM = {
@@ -57,10 +58,9 @@ def test_a_decided_comment_answers_from_its_decision(client, site, db):
     with db.session() as session:
         comment = session.scalar(select(Comment))
         comment.status = "held"
-        comment.decision = {
-            "action": "hold",
-            "reasons": [{"code": "spam", "detail": "", "action": "hold"}],
-        }
+        comment.decision = stored_decision(
+            "hold", reasons=[{"code": "spam", "detail": "", "action": "hold"}]
+        )
     again = check(client, site.api_key)
     assert again.data == b"true" and again.headers["X-Civil-Verdict"] == "decision"
     assert again.headers["X-Civil-Comment-Id"] == first.headers["X-Civil-Comment-Id"]

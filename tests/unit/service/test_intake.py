@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from civil.models import Article, Author, Comment
 from civil.sites import create_site
-from tests.factories import comment_body
+from tests.factories import comment_body, stored_decision
 from tests.unit.service.conftest import queued
 
 
@@ -60,7 +60,7 @@ def test_replay_of_decided_comment_answers_its_state_with_200(client, site, auth
     post(client, site, body, auth)
     with db.session() as s:
         c = s.scalar(select(Comment))
-        c.status, c.decision = "approved", {"action": "approve", "reasons": []}
+        c.status, c.decision = "approved", stored_decision("approve")
     r = post(client, site, body, auth)
     assert r.status_code == 200 and r.json["status"] == "approved"
     got = client.get(f"/v1/sites/{site.site_id}/comments/{body['id']}", headers=auth)

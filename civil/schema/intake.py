@@ -1,21 +1,12 @@
-"""Validated shapes of what sites send (pydantic)."""
+"""What sites send: the comment, its feedback, a policy (validated on the way in)."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-
-def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    """Pydantic errors as JSON-safe details: where, what, which kind (never the input echoed)."""
-    return [
-        {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
-        for e in exc.errors(include_url=False, include_input=False)
-    ]
-
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 ExternalId = Field(min_length=1, max_length=200)
 

@@ -1,0 +1,68 @@
+"""Every shape that crosses the wire, requests and responses: one pydantic model each.
+
+The OpenAPI components are generated from these (service/openapi); the serializers build
+through them, so a field is named, typed and documented in one place.
+"""
+
+from civil.schema.decision import Decision, Reason, Scores, Signal
+from civil.schema.intake import ArticleIn, AuthorIn, CommentIn, FeedbackIn, PolicyIn
+from civil.schema.moderation import (
+    ActionOutcome,
+    AuditEntry,
+    BulkAction,
+    BulkResult,
+    BulkSkip,
+    Claimed,
+    ModeratorAction,
+    QueueFilter,
+    QueueItem,
+    QueuePage,
+    Released,
+)
+from civil.schema.responses import (
+    Alive,
+    CommentState,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryList,
+    FeedbackOut,
+    Links,
+    Ready,
+)
+from civil.schema.wire import Error, Out, Rfc3339, rfc3339, validation_errors
+
+__all__ = [
+    "ActionOutcome",
+    "Alive",
+    "ArticleIn",
+    "AuditEntry",
+    "AuthorIn",
+    "BulkAction",
+    "BulkResult",
+    "BulkSkip",
+    "Claimed",
+    "CommentIn",
+    "CommentState",
+    "Decision",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryList",
+    "Error",
+    "FeedbackIn",
+    "FeedbackOut",
+    "Links",
+    "ModeratorAction",
+    "Out",
+    "PolicyIn",
+    "QueueFilter",
+    "QueueItem",
+    "QueuePage",
+    "Ready",
+    "Reason",
+    "Released",
+    "Rfc3339",
+    "Scores",
+    "Signal",
+    "rfc3339",
+    "validation_errors",
+]

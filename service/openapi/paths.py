@@ -1,0 +1,165 @@
+"""The site API's and ops paths of /openapi.json; every body refers to a generated component."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from civil.schema.responses import DeliveryStatus
+from service.openapi.components import ref
+
+
+def err(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ref("Error")}}}
+
+
+def ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def path_param(name: str, description: str | None = None) -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": "path", "required": True}
+    if description:
+        param["description"] = description
+    return {**param, "schema": {"type": "string"}}
+
+
+def json_body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": ref(name)}}}
+
+
+SITE = path_param("site_id")
+COMMENT = path_param("comment_id", "the site's comment id")
+EVENT = path_param("event_id", "the webhook-id")
+AUTH_ERRORS = {
+    "401": err("missing or wrong API key"),
+    "403": err("another site's path"),
+    "404": err("not found"),
+}
+BODY_ERRORS = {
+    "400": err("not a JSON object"),
+    "413": err("body too large"),
+    "415": err("not JSON"),
+    "422": err("failed validation"),
+}
+
+
+def site_paths() -> dict[str, Any]:
+    state = ref("CommentState")
+    delivery = ref("Delivery")
+    return {
+        "/v1/sites/{site_id}/comments": {
+            "post": {
+                "summary": "Submit or edit a comment",
+                "parameters": [
+                    SITE,
+                    {
+                        "name": "wait",
+                        "in": "query",
+                        "schema": {"type": "number", "minimum": 0, "maximum": 10},
+                    },
+                ],
+                "requestBody": json_body("CommentIn"),
+                "responses": {
+                    "200": ok("decided (within ?wait, or a replay)", state),
+                    "202": ok("queued", state),
+                    **BODY_ERRORS,
+                    "429": err("rate limited"),
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/sites/{site_id}/comments/{comment_id}": {
+            "get": {
+                "summary": "A comment's status and decision",
+                "parameters": [SITE, COMMENT],
+                "responses": {"200": ok("the comment", state), **AUTH_ERRORS},
+            }
+        },
+        "/v1/sites/{site_id}/comments/{comment_id}/feedback": {
+            "post": {
+                "summary": "Label a comment spam or ham (Akismet submit-spam/submit-ham)",
+                "description": (
+                    "Stored as the site's label; the site's domain reputation and "
+                    "near-duplicate index learn from it at once, and `civil models "
+                    "train-spam` retrains with it. Never used for another site."
+                ),
+                "parameters": [SITE, COMMENT],
+                "requestBody": json_body("FeedbackIn"),
+                "responses": {
+                    "200": ok("label stored", ref("FeedbackOut")),
+                    **BODY_ERRORS,
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/sites/{site_id}/deliveries": {
+            "get": {
+                "summary": "Recent callback deliveries (?status=dead for dead letters)",
+                "parameters": [
+                    SITE,
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": list(get_args(DeliveryStatus))},
+                    },
+                ],
+                "responses": {
+                    "200": ok("deliveries, newest first", ref("DeliveryList")),
+                    "422": err("unknown status"),
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/sites/{site_id}/deliveries/{event_id}": {
+            "get": {
+                "summary": "One delivery with its attempt log",
+                "parameters": [SITE, EVENT],
+                "responses": {"200": ok("delivery", delivery), **AUTH_ERRORS},
+            }
+        },
+        "/v1/sites/{site_id}/deliveries/{event_id}/replay": {
+            "post": {
+                "summary": "Deliver an event again with the same webhook-id",
+                "parameters": [SITE, EVENT],
+                "responses": {"202": ok("queued", delivery), **AUTH_ERRORS},
+            }
+        },
+    }
+
+
+def ops_paths() -> dict[str, Any]:
+    return {
+        "/healthz": {
+            "get": {
+                "security": [],
+                "summary": "Alive",
+                "responses": {"200": ok("alive", ref("Alive"))},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "security": [],
+                "summary": "Database, broker, worker, models",
+                "responses": {"200": ok("ready", ref("Ready")), "503": err("not ready")},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "security": [],
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {
+                        "description": "text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "security": [],
+                "summary": "This document",
+                "responses": {"200": ok("OpenAPI 3.1", {"type": "object"})},
+            }
+        },
+    }
