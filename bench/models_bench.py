@@ -19,7 +19,6 @@ process's wall time, and the CPU estimate = texts / (total CPU seconds / N).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import multiprocessing as mp
 import os
@@ -40,13 +39,16 @@ SHORT_CHARS = 300
 
 
 def real_texts() -> tuple[str, list[str]]:
+    # The project's one reader per format (the Jigsaw CSV, the JSONL splits).
+    from civil.toxicity.dataset import read_dataset
+    from civil.toxicity.training.data import read_jigsaw_csv
+
     jigsaw = DATA / "test_jigsaw6.csv"
     if jigsaw.exists():
-        with jigsaw.open(encoding="utf-8", newline="") as handle:
-            return jigsaw.name, [row["comment_text"] for row in csv.DictReader(handle)]
+        return jigsaw.name, read_jigsaw_csv(jigsaw)[0]
     split = DATA / "test.jsonl"
     if split.exists():
-        return split.name, [json.loads(line)["text"] for line in split.open(encoding="utf-8")]
+        return split.name, list(read_dataset(split).texts)
     return "built-in", list(FALLBACK)
 
 
