@@ -6,6 +6,12 @@ well under 1 % for unrelated texts), and the
 signatures then estimate their Jaccard similarity. Bands live in ``spam_bands`` so every API
 and worker process, on SQLite or PostgreSQL, shares one index: recent posts (a rolling
 ``WINDOW``, all sites, for counting copies) and texts a site labelled (that site only).
+
+A lookup reads a bounded number of rows whatever the traffic: at most ``BUCKET_READ`` of the
+newest fingerprints from each band's bucket (an index range on ``(band_key, fingerprint_id)``).
+A text posted ten thousand times fills its buckets, and without the bound every new copy would
+read every earlier one. Labelled texts are banded under their site's own key space, so a flood
+of posts never shares (or crowds) the buckets that hold a site's spam and ham labels.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, insert, or_, select, union
 from sqlalchemy.orm import Session
 
 from civil.models import SpamBand, SpamFingerprint
@@ -30,6 +36,9 @@ SEED = 17
 MIN_WORDS = 6  # shorter texts ("thanks!", "great post") repeat innocently
 WINDOW = timedelta(hours=24)
 MAX_MATCHES = 500  # per kind (posts, labelled texts): enough to count copies and find labels
+# Newest fingerprints read per band bucket. The scorer's near-duplicate signal saturates at
+# three places; 32 copies per bucket (the same few rows across a copy's 32 bands) find them.
+BUCKET_READ = 32
 _TOKEN = re.compile(r"\w+")
 
 
@@ -59,12 +68,17 @@ def signature(text: str) -> np.ndarray | None:
     return minhash.hashvalues.astype(np.uint32)
 
 
-def band_keys(values: np.ndarray) -> list[int]:
-    """One signed 64-bit key per band (fits a BIGINT column)."""
+def label_space(site_id: str) -> bytes:
+    """The key space of a site's labelled texts (posts use the empty one)."""
+    return b"label:" + site_id.encode() + b"\0"
+
+
+def band_keys(values: np.ndarray, space: bytes = b"") -> list[int]:
+    """One signed 64-bit key per band (fits a BIGINT column), in a key space."""
     keys = []
     for band in range(BANDS):
         chunk = values[band * ROWS : (band + 1) * ROWS].tobytes()
-        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
+        digest = hashlib.blake2b(space + bytes([band]) + chunk, digest_size=8).digest()
         keys.append(int.from_bytes(digest, "big", signed=True))
     return keys
 
@@ -109,11 +123,12 @@ def add(
     session.add(row)
     session.flush()
     # One executemany for the bands: 32 ORM objects per comment would cost more than scoring.
+    space = b"" if label is None else label_space(site_id)
     session.execute(
         insert(SpamBand),
         [
             {"fingerprint_id": row.id, "band": i, "band_key": key}
-            for i, key in enumerate(band_keys(values))
+            for i, key in enumerate(band_keys(values, space))
         ],
     )
 
@@ -126,22 +141,43 @@ def remove(session: Session, comment_id: int, label: str | None) -> None:
     session.execute(delete(SpamFingerprint).where(SpamFingerprint.id.in_(ids)))
 
 
+def candidate_ids(session: Session, keys: list[int], per_bucket: int = BUCKET_READ) -> list[int]:
+    """Fingerprints sharing a band key: the newest ``per_bucket`` of each bucket, one query."""
+    buckets = [
+        select(SpamBand.fingerprint_id)
+        .where(SpamBand.band_key == key)
+        .order_by(SpamBand.fingerprint_id.desc())
+        .limit(per_bucket)
+        .subquery()
+        for key in keys
+    ]
+    return list(session.scalars(union(*(select(b.c.fingerprint_id) for b in buckets))))
+
+
 def find(
     session: Session, values: np.ndarray, *, site_id: str, comment_id: int | None, now: datetime
 ) -> list[Match]:
     """Recent posts anywhere and this site's labelled texts that share a band with ``values``.
 
-    Each kind has its own cap: a text copied hundreds of times (on any site) must not crowd
-    this site's labelled copy of it out of the answer.
+    Each kind has its own buckets (and cap): a text copied thousands of times (on any site)
+    must not crowd this site's labelled copy of it out of the answer.
     """
-    candidates = select(SpamBand.fingerprint_id).where(SpamBand.band_key.in_(band_keys(values)))
-    scopes = (
-        and_(SpamFingerprint.label.is_(None), SpamFingerprint.created_at >= now - WINDOW),
-        and_(SpamFingerprint.label.is_not(None), SpamFingerprint.site_id == site_id),
+    kinds = (
+        (
+            band_keys(values),
+            and_(SpamFingerprint.label.is_(None), SpamFingerprint.created_at >= now - WINDOW),
+        ),
+        (
+            band_keys(values, label_space(site_id)),
+            and_(SpamFingerprint.label.is_not(None), SpamFingerprint.site_id == site_id),
+        ),
     )
     out = []
-    for scope in scopes:
-        query = select(SpamFingerprint).where(SpamFingerprint.id.in_(candidates), scope)
+    for keys, scope in kinds:
+        ids = candidate_ids(session, keys)
+        if not ids:
+            continue
+        query = select(SpamFingerprint).where(SpamFingerprint.id.in_(ids), scope)
         if comment_id is not None:
             query = query.where(
                 or_(SpamFingerprint.comment_id.is_(None), SpamFingerprint.comment_id != comment_id)
