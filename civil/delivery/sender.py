@@ -6,10 +6,10 @@ import json
 import random
 import time
 from collections.abc import Callable
-from http.cookiejar import DefaultCookiePolicy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from http.cookiejar import DefaultCookiePolicy
 
 import requests
 from sqlalchemy import or_, update
