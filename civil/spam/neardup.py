@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import and_, delete, insert, or_, select, text, union
+from sqlalchemy import TextClause, and_, delete, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from civil.models import SpamBand, SpamFingerprint
@@ -150,22 +150,27 @@ _PG_CANDIDATES = text(
 )
 
 
+@lru_cache(maxsize=4)
+def _union_candidates(count: int) -> TextClause:
+    # Elsewhere (SQLite): one limited index range per key, as a UNION of a fixed shape, built
+    # once: constructing 64 subqueries per lookup cost more than running them.
+    branch = (
+        "SELECT fingerprint_id FROM (SELECT fingerprint_id FROM spam_bands "
+        "WHERE band_key = :k{i} ORDER BY fingerprint_id DESC LIMIT :per_bucket)"
+    )
+    return text(" UNION ".join(branch.format(i=i) for i in range(count)))
+
+
 def candidate_ids(session: Session, keys: list[int], per_bucket: int = BUCKET_READ) -> list[int]:
     """Fingerprints sharing a band key: the newest ``per_bucket`` of each bucket, one query."""
     if not keys:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        params = {"keys": keys, "per_bucket": per_bucket}
+        params: dict[str, object] = {"keys": keys, "per_bucket": per_bucket}
         return list(session.scalars(_PG_CANDIDATES, params))
-    buckets = [
-        select(SpamBand.fingerprint_id)
-        .where(SpamBand.band_key == key)
-        .order_by(SpamBand.fingerprint_id.desc())
-        .limit(per_bucket)
-        .subquery()
-        for key in keys
-    ]
-    return list(session.scalars(union(*(select(b.c.fingerprint_id) for b in buckets))))
+    params = {f"k{i}": key for i, key in enumerate(keys)}
+    params["per_bucket"] = per_bucket
+    return list(session.scalars(_union_candidates(len(keys)), params))
 
 
 def find(
