@@ -255,9 +255,13 @@ class Sampler(threading.Thread):
             self.loads.append(os.getloadavg()[0])
 
     def report(self) -> dict[str, Any]:
+        # The queue is read before the events, so deliveries in between count against us.
         ratios = [q / w for q, w in self.samples if w]
+        with (self.folder.parents[1] / "broker-samples.json").open("w") as f:
+            json.dump(self.samples, f)
         return {
             "samples": len(self.samples),
+            "max_messages_beyond_waiting_events": max((q - w for q, w in self.samples), default=0),
             "max_delivery_messages": max((q for q, _ in self.samples), default=0),
             "max_waiting_events": max((w for _, w in self.samples), default=0),
             "max_messages_per_waiting_event": round(max(ratios, default=0.0), 3),
@@ -360,6 +364,7 @@ def main() -> None:
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "cpus": os.cpu_count(),
         }
+        report["data_dir"] = str(tmp)
         print(json.dumps(report, indent=2))
     finally:
         receiver.stop()

@@ -78,8 +78,10 @@ def _claim(session: Session, event_id: str, lease: timedelta) -> bool:
             Event.status.in_(("pending", "retrying")),
             or_(Event.claimed_until.is_(None), Event.claimed_until < now),
         )
-        # A worker has started the event's message: it is no longer in the broker.
-        .values(claimed_until=now + lease, enqueued_at=None)
+        # A worker has started the event's message: it is no longer in the broker, and the
+        # dispatch lease now runs from this start (a worker that dies mid-send is re-sent
+        # once it is over), never from when the message was queued.
+        .values(claimed_until=now + lease, enqueued_at=None, next_attempt_at=now + lease)
     )
     return claimed.rowcount == 1  # type: ignore[attr-defined]
 

@@ -235,3 +235,17 @@ def test_callbacks_to_a_site_reuse_one_session_that_keeps_no_cookies(
     assert list(sender._sessions) == [site.site_id]
     assert "cookie" not in receiver.received[-1].headers
     assert len(sender.session_for(site.site_id).cookies) == 0
+
+
+def test_an_event_being_sent_is_not_dispatched_again(db, settings, site, receiver, monkeypatch):
+    """Its message waited past the dispatch lease; the lease runs again from the worker's start."""
+    [event_id] = _decided_event(db, site, receiver)
+    _expire_leases(db)
+    seen: list[list[str]] = []
+
+    def post_while_the_dispatcher_runs(*args, **kwargs):
+        seen.append(events.due_events(db, queued=0))
+        return requests.post(*args, **kwargs)
+
+    out = sender.deliver_event(db, settings, event_id, post=post_while_the_dispatcher_runs)
+    assert out.result == "delivered" and seen == [[]]
