@@ -3,8 +3,9 @@
     python bench/flood_bench.py --pg postgresql://postgres@127.0.0.1:5432/postgres \
         [--copies 10000] [-n 200]
 
-Makes a fresh PostgreSQL database, stores ``--copies`` earlier copies of one spam text (their
-near-duplicate fingerprints, as the scorer leaves them, spread over articles and sites), then
+Makes a fresh PostgreSQL database, stores ``--copies`` earlier copies of one spam text on the
+site, spread over articles, each with its own author and IP: the comment rows (the repeat
+count reads them) and their near-duplicate fingerprints, as the scorer leaves them. Then it
 decides ``n`` ordinary comments (real ones, from ``bench/data/comments.jsonl``) and ``n`` new
 copies, interleaved, through the real pipeline (store, claim, spam facts with the
 near-duplicate lookup, policy, decision and events), with the linear toxicity model. It prints
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 import psycopg
+from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,7 +47,7 @@ def main() -> None:
     from civil.db import Database
     from civil.decision import pipeline
     from civil.migrate import upgrade
-    from civil.models import utcnow
+    from civil.models import Comment, utcnow
     from civil.schema import CommentIn
     from civil.settings import Settings
     from civil.sites import create_site
@@ -63,17 +65,41 @@ def main() -> None:
         with db.session() as s:
             site = create_site(s, name="Flooded", callback_url=None)
             sources = [create_site(s, name=f"Source {k}", callback_url=None) for k in range(5)]
+
+        def copy_body(k: int) -> dict[str, object]:
+            return {
+                "id": f"flood-{k}",
+                "article": {"id": f"f-{k % 400}", "title": f"Flooded story {k % 400}"},
+                "author": {"id": f"spammer-{k}", "ip": f"10.9.{k >> 8 & 255}.{k & 255}"},
+                "content": SPAM,
+            }
+
         values = neardup.signature(SPAM)
         assert values is not None
         started = time.perf_counter()
+        first = submit_comment(db, site.site_id, CommentIn.model_validate(copy_body(0)))
         with db.session() as s:
-            for k in range(args.copies):
+            digest = s.get(Comment, first.comment_id).content_hash  # type: ignore[union-attr]
+            rows = [
+                {
+                    "site_id": site.site_id,
+                    "external_id": f"flood-{k}",
+                    "content": SPAM,
+                    "content_hash": digest,
+                    "ip": f"10.9.{k >> 8 & 255}.{k & 255}",
+                    "received_at": utcnow(),
+                    "status": "rejected",
+                }
+                for k in range(1, args.copies)
+            ]
+            ids = [first.comment_id, *s.scalars(insert(Comment).returning(Comment.id), rows)]
+            for k, comment_id in enumerate(ids):
                 neardup.add(
                     s,
                     values,
-                    site_id=sources[k % 5].site_id,
-                    comment_id=None,
-                    article_id=k,
+                    site_id=sources[k % 5].site_id if k % 2 else site.site_id,
+                    comment_id=comment_id,
+                    article_id=k % 400,
                     label=None,
                     now=utcnow(),
                 )
