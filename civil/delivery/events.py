@@ -125,20 +125,34 @@ def due_events(db: Database, limit: int = 500, queued: int = 0) -> list[str]:
     return ids
 
 
+# An event marked this recently, its lease still running, may not have its message published
+# yet (the decision's transaction has committed, the worker is still publishing its batch): it
+# is not taken for one of the messages the queue holds, so an older event is not taken for lost
+# in its place. Past the grace it ranks as usual. (While marks keep arriving, up to a grace's
+# worth of lost messages wait for the next lull; none is ever re-sent early.)
+PUBLISH_GRACE = timedelta(seconds=5)
+
+
 def _lost(session: Session, now: datetime, queued: int, limit: int) -> list[str]:
     """Marked events past their lease whose message is not among the ``queued`` in the broker."""
     marked = (Event.status.in_(WAITING), Event.enqueued_at.is_not(None))
     stmt = select(Event.id).where(*marked, Event.next_attempt_at <= now)
-    if queued:
-        # The oldest of the newest ``queued`` marks: messages from it on may still be queued.
+    recent = session.scalar(
+        select(func.count()).where(
+            *marked, Event.enqueued_at > now - PUBLISH_GRACE, Event.next_attempt_at > now
+        )
+    )
+    skip = queued + int(recent or 0)
+    if skip:
+        # The oldest of the newest ``skip`` marks: messages from it on may still be queued.
         frontier = session.scalar(
             select(Event.enqueued_at)
             .where(*marked)
             .order_by(Event.enqueued_at.desc())
-            .offset(queued - 1)
+            .offset(skip - 1)
             .limit(1)
         )
-        if frontier is None:  # the queue holds a message for every marked event
+        if frontier is None:  # the queue may hold a message for every marked event
             return []
         stmt = stmt.where(Event.enqueued_at < frontier)
     return list(session.scalars(stmt.order_by(Event.enqueued_at).limit(limit)))

@@ -168,6 +168,8 @@ def _expire_leases(db):
         for event in s.query(Event).filter(Event.status.in_(("pending", "retrying"))):
             if event.next_attempt_at is not None:
                 event.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
+            if event.enqueued_at is not None:  # time passes for every mark alike
+                event.enqueued_at -= timedelta(minutes=2)
 
 
 def test_a_backlog_never_holds_more_than_one_message_per_waiting_event(
@@ -249,3 +251,18 @@ def test_an_event_being_sent_is_not_dispatched_again(db, settings, site, receive
 
     out = sender.deliver_event(db, settings, event_id, post=post_while_the_dispatcher_runs)
     assert out.result == "delivered" and seen == [[]]
+
+
+def test_events_not_yet_published_do_not_make_queued_ones_look_lost(db, settings, site, receiver):
+    """A batch just committed, its messages still being published, beside an older backlog."""
+    backlog = [i for _ in range(6) for i in _decided_event(db, site, receiver)]
+    with db.session() as s:
+        for event_id in backlog:  # queued two minutes ago, lease run out, no worker yet
+            event = s.get(Event, event_id)
+            event.enqueued_at = datetime.now(UTC) - timedelta(minutes=2)
+            event.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
+    for _ in range(4):  # committed just now; their messages are not in the broker yet
+        _decided_event(db, site, receiver)
+    assert events.due_events(db, queued=len(backlog)) == []
+    # Once the backlog's messages are gone (lost), all of them are re-sent.
+    assert sorted(events.due_events(db, queued=0)) == sorted(backlog)
