@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run test test-unit test-integration lint bench bench-spam bench-models bench-queue clean
+.PHONY: help install browser run test test-unit test-integration lint bench bench-burst bench-flood bench-spam bench-models bench-queue clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -48,10 +48,18 @@ lint: install ## ruff (check + format), mypy on the domain package, the import r
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-BENCH_ARGS ?= -n 300 --rate 30 --model tiny
-bench: install ## Intake bench (a service, comments posted at a rate: latency, throughput) + spam scorer bench
+BENCH_ARGS ?= -n 600 --rate 10 --model cascade
+bench: install ## Pipeline bench (real comments open-loop → decided → callback verified; scorer alone for comparison) + spam scorer bench
 	$(BIN)/python bench/intake_bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/spam_bench.py
+
+BENCH_BURST_ARGS ?= -n 1500 --burst --model cascade
+bench-burst: install ## A burst as fast as the client posts: none lost, all called back, broker messages per waiting event
+	$(BIN)/python bench/intake_bench.py $(BENCH_BURST_ARGS)
+
+BENCH_FLOOD_ARGS ?= --copies 10000 -n 200
+bench-flood: install ## 10,000 copies of one spam text: per-comment cost of copies against ordinary comments (PostgreSQL)
+	$(BIN)/python bench/flood_bench.py $(BENCH_FLOOD_ARGS)
 
 bench-spam: install ## Spam scorer only: comments/s on one core, batched and one at a time
 	$(BIN)/python bench/spam_bench.py

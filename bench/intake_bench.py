@@ -1,18 +1,29 @@
-"""Post N comments at a fixed rate and report intake latency, decision latency and throughput.
+"""End to end: comments posted open-loop → decided → callback signed, received and verified.
 
-Against a running service:
-    python bench/intake_bench.py --url http://127.0.0.1:8000 --site-id S --api-key K
-Or let it start `civil run` itself in a temporary data dir (what `make bench` does):
-    python bench/intake_bench.py -n 500 --rate 50 [--model tiny] [--database-url U] [--broker-url U]
+Let it start `civil run` itself in a temporary data dir (what `make bench` does):
+    python bench/intake_bench.py -n 600 --rate 20 --model cascade
+    python bench/intake_bench.py -n 2000 --burst --model cascade      # as fast as the client can
+    ... [--database-url postgresql://…] [--broker-url redis://…]
 
-Open loop: request i is sent at start + i/rate whatever the earlier ones are doing, so a slow
-service shows up as latency rather than as a lower offered rate.
+Inputs are real comments, not a handful of repeating texts: ``bench/data/comments.jsonl`` (see
+``bench/data/README.md``: news-site comments, long talk-page comments and real spam, 20 to
+1,450 characters), each posted with its own author and IP. ``--data FILE`` takes another JSONL
+of ``{"text": …}`` rows.
+
+The load generator runs in its own process; request *i* leaves at start + i/rate whatever the
+others are doing (open loop), so a slow service shows up as latency, not as a lower offered
+rate. A callback receiver in this process verifies every Standard Webhooks signature and
+records when each comment's callback arrived; a sampler reads the broker's delivery queue
+length and the events still waiting, to report the most messages per waiting event. At the end
+the same toxicity model is loaded here and scores the same texts alone (batches of 32, one
+process): the pipeline's throughput is given against it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
 import signal
 import socket
@@ -20,23 +31,20 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import requests
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 ROOT = Path(__file__).resolve().parents[1]
 CIVIL = str(Path(sys.executable).with_name("civil"))
-TEXTS = [
-    "Thanks for covering the council meeting, the bike lane plan finally makes sense to me.",
-    "This is the worst article I have read all year, the author clearly did no research.",
-    "Does anyone know when the public consultation closes? I'd like to send a comment.",
-    "You are an idiot and everyone who agrees with you is an idiot too.",
-    "Great photos! The old bridge looks beautiful after the restoration.",
-    "Buy cheap watches at http://spam.example and http://spam.example/more today!!!",
-]
+DATA = ROOT / "bench" / "data" / "comments.jsonl"
+DELIVERY_QUEUE = "delivery"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -52,9 +60,75 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_service(args: argparse.Namespace, data_dir: Path) -> tuple[subprocess.Popen, str, dict]:
+def load_texts(path: Path) -> list[str]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f if line.strip()]
+
+
+class CallbackReceiver:
+    """Loopback HTTP/1.1 endpoint: verifies each callback, records its first arrival."""
+
+    def __init__(self) -> None:
+        self.secret = ""
+        self.arrived: dict[str, float] = {}  # comment id -> first callback (epoch seconds)
+        self.webhook_ids: dict[str, int] = {}
+        self.bad_signatures = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real endpoint would
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                now = time.time()
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    Webhook(receiver.secret).verify(raw, headers)
+                    ok = True
+                except WebhookVerificationError:
+                    ok = False
+                body = json.loads(raw)
+                with receiver.lock:
+                    if not ok:
+                        receiver.bad_signatures += 1
+                    else:
+                        wid = headers["webhook-id"]
+                        receiver.webhook_ids[wid] = receiver.webhook_ids.get(wid, 0) + 1
+                        if body.get("type") == "comment.decided":
+                            receiver.arrived.setdefault(body["data"]["comment_id"], now)
+                self.send_response(204 if ok else 401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/civil-hook"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_service(
+    args: argparse.Namespace, data_dir: Path, callback_url: str
+) -> tuple[subprocess.Popen[bytes], str, dict[str, str], dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIL_")}
-    env.update({"CIVIL_DATA_DIR": str(data_dir), "CIVIL_INTAKE_RATE_LIMIT": "100000/minute"})
+    env.update(
+        {
+            "CIVIL_DATA_DIR": str(data_dir),
+            "CIVIL_INTAKE_RATE_LIMIT": "1000000/minute",
+            "CIVIL_ALLOW_PRIVATE_CALLBACKS": "1",
+        }
+    )
     if args.database_url:
         env["CIVIL_DATABASE_URL"] = args.database_url
     if args.broker_url:
@@ -75,7 +149,7 @@ def start_service(args: argparse.Namespace, data_dir: Path) -> tuple[subprocess.
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             if requests.get(base + "/readyz", timeout=10).status_code == 200:
@@ -85,7 +159,7 @@ def start_service(args: argparse.Namespace, data_dir: Path) -> tuple[subprocess.
         time.sleep(0.5)
     try:
         out = subprocess.run(
-            [CIVIL, "sites", "create", "--name", "bench"],
+            [CIVIL, "sites", "create", "--name", "bench", "--callback-url", callback_url],
             env=env,
             capture_output=True,
             text=True,
@@ -94,122 +168,208 @@ def start_service(args: argparse.Namespace, data_dir: Path) -> tuple[subprocess.
     except subprocess.CalledProcessError:
         proc.terminate()
         raise
-    return proc, base, json.loads(out.stdout)
+    return proc, base, json.loads(out.stdout), env
 
 
-def post_all(base: str, site: dict, n: int, rate: float, run_id: str) -> list[dict]:
+def _post_all(
+    base: str, site: dict[str, str], texts: list[str], n: int, rate: float, run_id: str, out: Any
+) -> None:
+    """The load generator (its own process): post n comments open-loop; report each request."""
     session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=64))
     headers = {"Authorization": f"Bearer {site['api_key']}"}
     url = f"{base}/v1/sites/{site['site_id']}/comments"
     start = time.monotonic()
 
-    def send(i: int) -> dict:
-        delay = start + i / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+    def ip(i: int) -> str:
+        return f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+
+    def send(i: int) -> dict[str, Any]:
+        if rate > 0:
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
         body = {
             "id": f"{run_id}-{i}",
-            "article": {"id": f"a-{i % 20}", "title": "Bench"},
-            "author": {"id": f"u-{i % 97}", "ip": f"198.51.100.{i % 250}"},
-            "content": f"{TEXTS[i % len(TEXTS)]} (#{i})",
+            "article": {"id": f"a-{i % 50}", "title": f"Story {i % 50}"},
+            # A distinct author and IP for every comment: no reputation or velocity shortcut.
+            "author": {
+                "id": f"u-{run_id}-{i}",
+                "ip": f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
+            },
+            "content": texts[i % len(texts)],
         }
-        sent_wall = datetime.now().astimezone()
+        sent = time.time()
         t0 = time.perf_counter()
-        r = session.post(url, json=body, headers=headers, timeout=30)
+        try:
+            code = session.post(url, json=body, headers=headers, timeout=60).status_code
+        except requests.RequestException:
+            code = 0
         return {
             "id": body["id"],
-            "status": r.status_code,
+            "status": code,
             "intake_s": time.perf_counter() - t0,
-            "sent": sent_wall,
+            "sent": sent,
         }
 
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        return list(pool.map(send, range(n)))
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        out.put(list(pool.map(send, range(n))))
 
 
-def collect(base: str, site: dict, results: list[dict], timeout: float) -> list[float]:
-    headers = {"Authorization": f"Bearer {site['api_key']}"}
-    latencies: dict[str, float] = {}
-    deadline = time.monotonic() + timeout
-    waiting = [r for r in results if r["status"] in (200, 202)]
-    while waiting and time.monotonic() < deadline:
-        still = []
-        for r in waiting:
-            view = requests.get(
-                f"{base}/v1/sites/{site['site_id']}/comments/{r['id']}", headers=headers, timeout=10
-            ).json()
-            if view["status"] == "pending":
-                still.append(r)
+class Sampler(threading.Thread):
+    """Every half second: delivery messages in the broker, events waiting, load average."""
+
+    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+        super().__init__(daemon=True)
+        from sqlalchemy import create_engine
+
+        url = env.get("CIVIL_DATABASE_URL") or f"sqlite:///{data_dir / 'civil.sqlite3'}"
+        self.engine = create_engine(url)
+        self.redis_url = env.get("CIVIL_BROKER_URL")
+        self.folder = data_dir / "broker" / "queue"
+        self.stop_flag = threading.Event()
+        self.samples: list[tuple[int, int]] = []
+        self.loads: list[float] = []
+
+    def queued(self) -> int:
+        if self.redis_url:
+            import redis
+
+            return int(redis.Redis.from_url(self.redis_url).llen(DELIVERY_QUEUE))
+        return sum(1 for p in self.folder.glob(f"*.{DELIVERY_QUEUE}.msg"))
+
+    def waiting(self) -> int:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            q = "SELECT count(*) FROM events WHERE status IN ('pending', 'retrying')"
+            return int(conn.execute(text(q)).scalar() or 0)
+
+    def run(self) -> None:
+        while not self.stop_flag.wait(0.5):
+            try:
+                self.samples.append((self.queued(), self.waiting()))
+            except Exception as exc:  # the database may be busy; a missed sample is no result
+                print(f"sample skipped: {exc}", file=sys.stderr)
                 continue
-            decided = datetime.fromisoformat(view["decision"]["decided_at"])
-            latencies[r["id"]] = (decided - r["sent"]).total_seconds()
-        waiting = still
-        if waiting:
-            time.sleep(0.5)
-    return list(latencies.values())
+            self.loads.append(os.getloadavg()[0])
+
+    def report(self) -> dict[str, Any]:
+        # The queue is read before the events, so deliveries in between count against us.
+        ratios = [q / w for q, w in self.samples if w]
+        with (self.folder.parents[1] / "broker-samples.json").open("w") as f:
+            json.dump(self.samples, f)
+        return {
+            "samples": len(self.samples),
+            "max_messages_beyond_waiting_events": max((q - w for q, w in self.samples), default=0),
+            "max_delivery_messages": max((q for q, _ in self.samples), default=0),
+            "max_waiting_events": max((w for _, w in self.samples), default=0),
+            "max_messages_per_waiting_event": round(max(ratios, default=0.0), 3),
+            "load_average_1m_mean": round(statistics.fmean(self.loads), 2) if self.loads else None,
+        }
+
+
+def scorer_only(model: str | None, data_dir: Path, texts: list[str]) -> dict[str, Any]:
+    """The same toxicity model scoring the same texts alone: one process, batches of 32."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    from civil.settings import Settings
+    from civil.toxicity.loader import load_scorer
+
+    spec = model or "cascade"
+    if model == "tiny":
+        from tests.support.tiny_detoxify import build_tiny_checkpoint
+
+        spec = str(build_tiny_checkpoint(data_dir / "tiny"))
+    scorer = load_scorer(spec, Settings().resolved().model_dir)
+    scorer.score_batch(texts[:32])  # warm
+    started = time.perf_counter()
+    for i in range(0, len(texts), 32):
+        scorer.score_batch(texts[i : i + 32])
+    elapsed = time.perf_counter() - started
+    return {"model": spec, "comments": len(texts), "per_s": round(len(texts) / elapsed, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=300)
-    parser.add_argument("--rate", type=float, default=30.0, help="comments per second offered")
-    parser.add_argument("--url")
-    parser.add_argument("--site-id")
-    parser.add_argument("--api-key")
-    parser.add_argument(
-        "--model",
-        help="CIVIL_TOXICITY_MODEL for the started service ('tiny' "
-        "builds the tests' random-weight Detoxify checkpoint)",
-    )
+    parser.add_argument("--rate", type=float, default=20.0, help="comments per second offered")
+    parser.add_argument("--burst", action="store_true", help="post as fast as the client can")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--model", default="cascade", help="CIVIL_TOXICITY_MODEL ('tiny': tests')")
     parser.add_argument("--database-url")
     parser.add_argument("--broker-url")
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--timeout", type=float, default=900, help="wait for callbacks (s)")
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
 
-    proc = None
-    if args.url:
-        base, site = args.url, {"site_id": args.site_id, "api_key": args.api_key}
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="civil-bench-"))
-        proc, base, site = start_service(args, tmp)
+    texts = load_texts(args.data)
+    tmp = Path(tempfile.mkdtemp(prefix="civil-bench-"))
+    receiver = CallbackReceiver()
+    proc, base, site, env = start_service(args, tmp, receiver.url)
+    receiver.secret = site["signing_secret"]
+    sampler = Sampler(env, tmp)
+    load_before = os.getloadavg()
     try:
-        run_id = f"bench-{int(time.time())}"
-        t0 = time.monotonic()
-        results = post_all(base, site, args.n, args.rate, run_id)
-        decisions = collect(base, site, results, args.timeout)
-        elapsed = time.monotonic() - t0
-        intake = [r["intake_s"] * 1000 for r in results]
-        codes = statistics.multimode([r["status"] for r in results])
-        model = requests.get(base + "/readyz", timeout=5).json()
-        print(
-            json.dumps(
-                {
-                    "comments": args.n,
-                    "offered_rate": args.rate,
-                    "accepted": sum(r["status"] in (200, 202) for r in results),
-                    "status_codes": codes,
-                    "decided": len(decisions),
-                    "intake_ms": {
-                        "p50": round(pct(intake, 50), 1),
-                        "p99": round(pct(intake, 99), 1),
-                    },
-                    "decision_s": {
-                        "p50": round(pct(decisions, 50), 3),
-                        "p95": round(pct(decisions, 95), 3),
-                    },
-                    "throughput_per_s": round(len(decisions) / elapsed, 1),
-                    "readyz_models": (model.get("checks") or model.get("details") or {}).get(
-                        "models"
-                    ),
-                },
-                indent=2,
-            )
+        sampler.start()
+        run_id = f"b{int(time.time())}"
+        ctx = mp.get_context("spawn")
+        out = ctx.Queue()
+        rate = 0.0 if args.burst else args.rate
+        gen = ctx.Process(
+            target=_post_all, args=(base, site, texts, args.n, rate, run_id, out), daemon=True
         )
+        t0 = time.time()
+        gen.start()
+        results = out.get()
+        gen.join()
+        posted_s = time.time() - t0
+        accepted = {r["id"]: r for r in results if r["status"] in (200, 202)}
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline and len(receiver.arrived) < len(accepted):
+            time.sleep(0.5)
+        time.sleep(2)  # a late duplicate would show up here
+        sampler.stop_flag.set()
+        sampler.join()
+        arrived = dict(receiver.arrived)
+        latencies = [arrived[i] - r["sent"] for i, r in accepted.items() if i in arrived]
+        span = (max(arrived.values()) - t0) if arrived else float("nan")
+        pipeline_per_s = len(latencies) / span if arrived else 0.0
+        intake = [r["intake_s"] * 1000 for r in results]
+        alone = scorer_only(args.model, tmp, texts[: min(len(texts), args.n)])
+        report = {
+            "comments": args.n,
+            "mode": "burst" if args.burst else f"open loop at {args.rate:g}/s",
+            "offered_per_s": round(args.n / posted_s, 1),
+            "accepted": len(accepted),
+            "status_codes": sorted({r["status"] for r in results}),
+            "called_back_verified": len(latencies),
+            "lost": len(accepted) - len(latencies),
+            "bad_signatures": receiver.bad_signatures,
+            "webhook_ids_delivered_twice": sum(c > 1 for c in receiver.webhook_ids.values()),
+            "intake_ms": {"p50": round(pct(intake, 50), 1), "p99": round(pct(intake, 99), 1)},
+            "called_back_s": {
+                "p50": round(pct(latencies, 50), 3),
+                "p99": round(pct(latencies, 99), 3),
+            },
+            "decided_and_called_back_per_s": round(pipeline_per_s, 1),
+            "scorer_only_per_s": alone["per_s"],
+            "pipeline_over_scorer": round(pipeline_per_s / alone["per_s"], 3),
+            "scorer": alone["model"],
+            "broker": sampler.report(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "cpus": os.cpu_count(),
+        }
+        report["data_dir"] = str(tmp)
+        print(json.dumps(report, indent=2))
     finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=60)
+        receiver.stop()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
 
 
 if __name__ == "__main__":

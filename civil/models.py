@@ -160,6 +160,9 @@ class Event(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None]
+    # Set when a delivery message is published for the event, cleared when a worker starts
+    # it: while set, a message for the event is (or was) in the broker.
+    enqueued_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -351,7 +354,8 @@ class SpamBand(Base):
     """One LSH band hash of a fingerprint: texts sharing a band are near-duplicate candidates."""
 
     __tablename__ = "spam_bands"
-    __table_args__ = (Index("ix_spam_bands_key", "band_key"),)
+    # (band_key, fingerprint_id): a lookup reads the newest rows of a bucket, never all of it.
+    __table_args__ = (Index("ix_spam_bands_key_fp", "band_key", "fingerprint_id"),)
 
     fingerprint_id: Mapped[int] = mapped_column(
         ForeignKey("spam_fingerprints.id", ondelete="CASCADE"), primary_key=True

@@ -126,10 +126,21 @@ def sweep_pending() -> int:
     return len(stranded)
 
 
+def queued_deliveries() -> int:
+    """Messages the delivery queue holds now (0 when the broker cannot say)."""
+    try:
+        with app.connection_for_read() as connection:
+            declared = connection.default_channel.queue_declare(queue=DELIVERY, passive=True)
+            return int(declared.message_count)
+    except Exception as exc:  # an empty Redis queue does not exist: passive declare refuses
+        log.debug("delivery queue length unknown: %s", exc)
+        return 0
+
+
 @app.task(base=CivilTask, name="civil.dispatch_deliveries")
 def dispatch_deliveries() -> int:
-    """Enqueue every callback whose next attempt is due."""
-    due = events.due_events(db())
+    """Enqueue every callback whose next attempt is due and whose message is not queued."""
+    due = events.due_events(db(), queued=queued_deliveries())
     for event_id in due:
         deliver_event.apply_async((event_id,), queue=DELIVERY)
     return len(due)

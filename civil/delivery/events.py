@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from civil.db import Database
@@ -15,7 +15,9 @@ from civil.models import Comment, DeliveryAttempt, Event, Site, utcnow
 from civil.schema import Delivery, rfc3339
 from civil.schema import DeliveryAttempt as AttemptOut
 
-# The task that enqueues a delivery leases the event this long; a lost message is re-sent after.
+# The task that enqueues a delivery leases the event this long. Past it, the event's message is
+# re-sent only if it is known lost: the delivery queue holds fewer messages than there are
+# events still waiting for theirs (see ``due_events``).
 DISPATCH_LEASE = timedelta(seconds=60)
 
 DECIDED, MODERATED, REPLY_APPROVED = (
@@ -77,29 +79,86 @@ def build_events(session: Session, comment: Comment, kind: str = DECIDED) -> lis
                 created_at=now,
                 retry_since=now,
                 next_attempt_at=now + DISPATCH_LEASE,
+                # The caller publishes the delivery message after this transaction commits.
+                enqueued_at=now,
             )
         )
     session.add_all(events)
     return events
 
 
-def due_events(db: Database, limit: int = 500) -> list[str]:
-    """Lease and return events whose next attempt is due (the dispatcher enqueues them)."""
+WAITING = ("pending", "retrying")
+
+
+def due_events(db: Database, limit: int = 500, queued: int = 0) -> list[str]:
+    """Lease and return events that need a delivery message (the dispatcher publishes them).
+
+    An event needs one when its next attempt is due and no message of its is in the broker.
+    Events with no message (a retry scheduled by the sender) are due at ``next_attempt_at``.
+    Events marked enqueued that no worker has started yet may still have their message in the
+    queue: ``queued`` is how many messages the delivery queue holds now, and the queue is
+    first in, first out, so the newest ``queued`` marked events are taken to be those messages;
+    only older marked events past their lease are known lost and re-sent. A backlog therefore
+    never multiplies: the broker holds at most one message per waiting event.
+    """
     now = utcnow()
     with db.session() as session:
+        waiting = (Event.status.in_(WAITING), Event.next_attempt_at <= now)
         ids = list(
             session.scalars(
                 select(Event.id)
-                .where(Event.status.in_(("pending", "retrying")), Event.next_attempt_at <= now)
+                .where(*waiting, Event.enqueued_at.is_(None))
                 .order_by(Event.next_attempt_at)
                 .limit(limit)
             )
         )
+        if len(ids) < limit:
+            ids += _lost(session, now, max(queued, 0), limit - len(ids))
         if ids:
             session.execute(
-                update(Event).where(Event.id.in_(ids)).values(next_attempt_at=now + DISPATCH_LEASE)
+                update(Event)
+                .where(Event.id.in_(ids))
+                .values(next_attempt_at=now + DISPATCH_LEASE, enqueued_at=now)
             )
     return ids
+
+
+# An event marked this recently, its lease still running, may not have its message published
+# yet (the decision's transaction has committed, the worker is still publishing its batch): it
+# is not taken for one of the messages the queue holds, so an older event is not taken for lost
+# in its place. Past the grace it ranks as usual. (While marks keep arriving, up to a grace's
+# worth of lost messages wait for the next lull; none is ever re-sent early.)
+PUBLISH_GRACE = timedelta(seconds=5)
+
+
+def _lost(session: Session, now: datetime, queued: int, limit: int) -> list[str]:
+    """Marked events past their lease whose message is not among the ``queued`` in the broker."""
+    marked = (Event.status.in_(WAITING), Event.enqueued_at.is_not(None))
+    stmt = select(Event.id).where(*marked, Event.next_attempt_at <= now)
+    recent = session.scalar(
+        select(func.count()).where(
+            *marked, Event.enqueued_at > now - PUBLISH_GRACE, Event.next_attempt_at > now
+        )
+    )
+    skip = queued + int(recent or 0)
+    if skip:
+        # The oldest of the newest ``skip`` marks: messages from it on may still be queued.
+        frontier = session.scalar(
+            select(Event.enqueued_at)
+            .where(*marked)
+            .order_by(Event.enqueued_at.desc())
+            .offset(skip - 1)
+            .limit(1)
+        )
+        if frontier is None:  # the queue may hold a message for every marked event
+            return []
+        stmt = stmt.where(Event.enqueued_at < frontier)
+    return list(session.scalars(stmt.order_by(Event.enqueued_at).limit(limit)))
+
+
+def waiting_events(session: Session) -> int:
+    """Events not yet delivered nor dead-lettered."""
+    return int(session.scalar(select(func.count()).where(Event.status.in_(WAITING))) or 0)
 
 
 def replay_event(session: Session, event_id: str, site_id: str | None = None) -> Event:
@@ -110,6 +169,7 @@ def replay_event(session: Session, event_id: str, site_id: str | None = None) ->
     now = utcnow()
     event.status, event.dead_at, event.claimed_until = "pending", None, None
     event.retry_since, event.next_attempt_at = now, now + DISPATCH_LEASE
+    event.enqueued_at = now  # the caller publishes the message after the commit
     return event
 
 

@@ -6,6 +6,12 @@ well under 1 % for unrelated texts), and the
 signatures then estimate their Jaccard similarity. Bands live in ``spam_bands`` so every API
 and worker process, on SQLite or PostgreSQL, shares one index: recent posts (a rolling
 ``WINDOW``, all sites, for counting copies) and texts a site labelled (that site only).
+
+A lookup reads a bounded number of rows whatever the traffic: at most ``BUCKET_READ`` of the
+newest fingerprints from each band's bucket (an index range on ``(band_key, fingerprint_id)``).
+A text posted ten thousand times fills its buckets, and without the bound every new copy would
+read every earlier one. Labelled texts are banded under their site's own key space, so a flood
+of posts never shares (or crowds) the buckets that hold a site's spam and ham labels.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import TextClause, and_, delete, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from civil.models import SpamBand, SpamFingerprint
@@ -30,6 +36,9 @@ SEED = 17
 MIN_WORDS = 6  # shorter texts ("thanks!", "great post") repeat innocently
 WINDOW = timedelta(hours=24)
 MAX_MATCHES = 500  # per kind (posts, labelled texts): enough to count copies and find labels
+# Newest fingerprints read per band bucket. The scorer's near-duplicate signal saturates at
+# three places; 32 copies per bucket (the same few rows across a copy's 32 bands) find them.
+BUCKET_READ = 32
 _TOKEN = re.compile(r"\w+")
 
 
@@ -59,12 +68,17 @@ def signature(text: str) -> np.ndarray | None:
     return minhash.hashvalues.astype(np.uint32)
 
 
-def band_keys(values: np.ndarray) -> list[int]:
-    """One signed 64-bit key per band (fits a BIGINT column)."""
+def label_space(site_id: str) -> bytes:
+    """The key space of a site's labelled texts (posts use the empty one)."""
+    return b"label:" + site_id.encode() + b"\0"
+
+
+def band_keys(values: np.ndarray, space: bytes = b"") -> list[int]:
+    """One signed 64-bit key per band (fits a BIGINT column), in a key space."""
     keys = []
     for band in range(BANDS):
         chunk = values[band * ROWS : (band + 1) * ROWS].tobytes()
-        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
+        digest = hashlib.blake2b(space + bytes([band]) + chunk, digest_size=8).digest()
         keys.append(int.from_bytes(digest, "big", signed=True))
     return keys
 
@@ -109,11 +123,12 @@ def add(
     session.add(row)
     session.flush()
     # One executemany for the bands: 32 ORM objects per comment would cost more than scoring.
+    space = b"" if label is None else label_space(site_id)
     session.execute(
         insert(SpamBand),
         [
             {"fingerprint_id": row.id, "band": i, "band_key": key}
-            for i, key in enumerate(band_keys(values))
+            for i, key in enumerate(band_keys(values, space))
         ],
     )
 
@@ -126,33 +141,68 @@ def remove(session: Session, comment_id: int, label: str | None) -> None:
     session.execute(delete(SpamFingerprint).where(SpamFingerprint.id.in_(ids)))
 
 
+# PostgreSQL reads each bucket's newest rows in one small plan (one index range per key);
+# a UNION of 64 limited subqueries costs more to plan there than the whole lookup used to.
+_PG_CANDIDATES = text(
+    "SELECT DISTINCT b.fingerprint_id FROM unnest(CAST(:keys AS bigint[])) AS k(band_key) "
+    "CROSS JOIN LATERAL (SELECT s.fingerprint_id FROM spam_bands AS s "
+    "WHERE s.band_key = k.band_key ORDER BY s.fingerprint_id DESC LIMIT :per_bucket) AS b"
+)
+
+
+@lru_cache(maxsize=4)
+def _union_candidates(count: int) -> TextClause:
+    # Elsewhere (SQLite): one limited index range per key, as a UNION of a fixed shape, built
+    # once: constructing 64 subqueries per lookup cost more than running them.
+    branch = (
+        "SELECT fingerprint_id FROM (SELECT fingerprint_id FROM spam_bands "
+        "WHERE band_key = :k{i} ORDER BY fingerprint_id DESC LIMIT :per_bucket)"
+    )
+    return text(" UNION ".join(branch.format(i=i) for i in range(count)))
+
+
+def candidate_ids(session: Session, keys: list[int], per_bucket: int = BUCKET_READ) -> list[int]:
+    """Fingerprints sharing a band key: the newest ``per_bucket`` of each bucket, one query."""
+    if not keys:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        params: dict[str, object] = {"keys": keys, "per_bucket": per_bucket}
+        return list(session.scalars(_PG_CANDIDATES, params))
+    params = {f"k{i}": key for i, key in enumerate(keys)}
+    params["per_bucket"] = per_bucket
+    return list(session.scalars(_union_candidates(len(keys)), params))
+
+
 def find(
     session: Session, values: np.ndarray, *, site_id: str, comment_id: int | None, now: datetime
 ) -> list[Match]:
     """Recent posts anywhere and this site's labelled texts that share a band with ``values``.
 
-    Each kind has its own cap: a text copied hundreds of times (on any site) must not crowd
-    this site's labelled copy of it out of the answer.
+    Each kind has its own buckets (and cap): a text copied thousands of times (on any site)
+    must not crowd this site's labelled copy of it out of the answer. One query finds the
+    candidates of both kinds, one reads them.
     """
-    candidates = select(SpamBand.fingerprint_id).where(SpamBand.band_key.in_(band_keys(values)))
-    scopes = (
-        and_(SpamFingerprint.label.is_(None), SpamFingerprint.created_at >= now - WINDOW),
-        and_(SpamFingerprint.label.is_not(None), SpamFingerprint.site_id == site_id),
-    )
-    out = []
-    for scope in scopes:
-        query = select(SpamFingerprint).where(SpamFingerprint.id.in_(candidates), scope)
-        if comment_id is not None:
-            query = query.where(
-                or_(SpamFingerprint.comment_id.is_(None), SpamFingerprint.comment_id != comment_id)
-            )
-        for row in session.scalars(query.limit(MAX_MATCHES)):
-            other = np.frombuffer(row.signature, dtype=np.uint32)
-            out.append(
-                Match(
-                    row.site_id, row.article_id, row.comment_id, row.label, jaccard(values, other)
-                )
-            )
+    ids = candidate_ids(session, band_keys(values) + band_keys(values, label_space(site_id)))
+    if not ids:
+        return []
+    posts = and_(SpamFingerprint.label.is_(None), SpamFingerprint.created_at >= now - WINDOW)
+    labelled = and_(SpamFingerprint.label.is_not(None), SpamFingerprint.site_id == site_id)
+    query = select(SpamFingerprint).where(SpamFingerprint.id.in_(ids), or_(posts, labelled))
+    if comment_id is not None:
+        query = query.where(
+            or_(SpamFingerprint.comment_id.is_(None), SpamFingerprint.comment_id != comment_id)
+        )
+    out: list[Match] = []
+    taken = {True: 0, False: 0}
+    for row in session.scalars(query.order_by(SpamFingerprint.id.desc())):
+        kind = row.label is not None
+        if taken[kind] >= MAX_MATCHES:
+            continue
+        taken[kind] += 1
+        other = np.frombuffer(row.signature, dtype=np.uint32)
+        out.append(
+            Match(row.site_id, row.article_id, row.comment_id, row.label, jaccard(values, other))
+        )
     return out
 
 

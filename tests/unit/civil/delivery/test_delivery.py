@@ -160,3 +160,109 @@ def test_due_events_leases_so_a_second_dispatch_does_not_resend(db, site, receiv
         s.get(Event, event_id).next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
     assert events.due_events(db) == [event_id]
     assert events.due_events(db) == []
+
+
+def _expire_leases(db):
+    """Move every waiting event's lease into the past (as if the dispatch lease ran out)."""
+    with db.session() as s:
+        for event in s.query(Event).filter(Event.status.in_(("pending", "retrying"))):
+            if event.next_attempt_at is not None:
+                event.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
+            if event.enqueued_at is not None:  # time passes for every mark alike
+                event.enqueued_at -= timedelta(minutes=2)
+
+
+def test_a_backlog_never_holds_more_than_one_message_per_waiting_event(
+    db, settings, site, receiver
+):
+    """A FIFO queue of delivery messages, a dispatcher running while no worker reaches them."""
+    queue = [i for _ in range(12) for i in _decided_event(db, site, receiver)]  # as published
+    waiting = len(queue)
+    for _ in range(5):  # five dispatch rounds with every lease run out, no worker running
+        _expire_leases(db)
+        queue += events.due_events(db, queued=len(queue))
+        assert len(queue) == waiting
+    # Three messages are lost (a worker's host vanished with them): exactly three are re-sent.
+    del queue[:3]
+    _expire_leases(db)
+    resent = events.due_events(db, queued=len(queue))
+    assert len(resent) == 3
+    queue += resent
+    assert len(queue) == waiting
+    # The workers drain the queue: every event is delivered once, duplicates are skipped.
+    outcomes = [sender.deliver_event(db, settings, event_id).result for event_id in queue]
+    assert outcomes.count("delivered") == waiting
+    assert len({r.webhook_id for r in receiver.received}) == len(receiver.received) == waiting
+    _expire_leases(db)
+    assert events.due_events(db, queued=0) == []
+
+
+def test_a_lost_message_is_resent_once_the_queue_no_longer_holds_it(db, settings, site, receiver):
+    [event_id] = _decided_event(db, site, receiver)  # its message never reached the broker
+    _expire_leases(db)
+    assert events.due_events(db, queued=0) == [event_id]
+    with db.session() as s:
+        assert s.get(Event, event_id).enqueued_at is not None  # marked again: a message is out
+    _expire_leases(db)
+    assert events.due_events(db, queued=1) == []  # that message is the one in the queue
+
+
+def test_a_worker_starting_the_message_clears_the_mark(db, settings, site, receiver):
+    [event_id] = _decided_event(db, site, receiver)
+    receiver.script.append((503, {}))
+    assert sender.deliver_event(db, settings, event_id).result == "retrying"
+    with db.session() as s:
+        assert s.get(Event, event_id).enqueued_at is None
+
+
+def test_a_due_retry_is_dispatched_even_behind_a_long_queue(db, settings, site, receiver):
+    """A scheduled retry has no message anywhere: a backlog of others must not starve it."""
+    [event_id] = _decided_event(db, site, receiver)
+    receiver.script.append((503, {}))
+    assert sender.deliver_event(db, settings, event_id).result == "retrying"
+    _decided_event(db, site, receiver)  # another event, its message queued
+    _expire_leases(db)
+    assert events.due_events(db, queued=10_000) == [event_id]
+
+
+def test_callbacks_to_a_site_reuse_one_session_that_keeps_no_cookies(
+    db, settings, site, receiver, monkeypatch
+):
+    monkeypatch.setattr(sender, "_sessions", {})
+    first = _decided_event(db, site, receiver)[0]
+    receiver.script.append((204, {"Set-Cookie": "track=1; Path=/"}))
+    assert sender.deliver_event(db, settings, first).result == "delivered"
+    second = _decided_event(db, site, receiver)[0]
+    assert sender.deliver_event(db, settings, second).result == "delivered"
+    assert list(sender._sessions) == [site.site_id]
+    assert "cookie" not in receiver.received[-1].headers
+    assert len(sender.session_for(site.site_id).cookies) == 0
+
+
+def test_an_event_being_sent_is_not_dispatched_again(db, settings, site, receiver, monkeypatch):
+    """Its message waited past the dispatch lease; the lease runs again from the worker's start."""
+    [event_id] = _decided_event(db, site, receiver)
+    _expire_leases(db)
+    seen: list[list[str]] = []
+
+    def post_while_the_dispatcher_runs(*args, **kwargs):
+        seen.append(events.due_events(db, queued=0))
+        return requests.post(*args, **kwargs)
+
+    out = sender.deliver_event(db, settings, event_id, post=post_while_the_dispatcher_runs)
+    assert out.result == "delivered" and seen == [[]]
+
+
+def test_events_not_yet_published_do_not_make_queued_ones_look_lost(db, settings, site, receiver):
+    """A batch just committed, its messages still being published, beside an older backlog."""
+    backlog = [i for _ in range(6) for i in _decided_event(db, site, receiver)]
+    with db.session() as s:
+        for event_id in backlog:  # queued two minutes ago, lease run out, no worker yet
+            event = s.get(Event, event_id)
+            event.enqueued_at = datetime.now(UTC) - timedelta(minutes=2)
+            event.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
+    for _ in range(4):  # committed just now; their messages are not in the broker yet
+        _decided_event(db, site, receiver)
+    assert events.due_events(db, queued=len(backlog)) == []
+    # Once the backlog's messages are gone (lost), all of them are re-sent.
+    assert sorted(events.due_events(db, queued=0)) == sorted(backlog)

@@ -272,3 +272,87 @@ def test_the_answer_before_the_worker_agrees_on_copies_of_the_same_article(db, s
         s.rollback()
     assert "spam_duplicate" not in {x.code for x in early.signals}
     assert early.probability == worker.probability
+
+
+def _flood(s, values, site_id, copies, start=0):
+    for n in range(start, start + copies):
+        neardup.add(
+            s, values, site_id=site_id, comment_id=None, article_id=n, label=None, now=utcnow()
+        )
+
+
+def test_a_lookup_reads_a_bounded_number_of_rows_however_many_copies_exist(db, site):
+    """Rows read per lookup (bucket ids and fingerprints) stop growing with the copies."""
+    from sqlalchemy import event
+
+    text = "Cheap watches and bags at wholesale prices, visit our shop and order today friend"
+    values = neardup.signature(text)
+    with db.session() as s:
+        other = create_site(s, name="Flood source", callback_url=None, allow_private=True)
+    loaded: list[int] = []
+
+    def on_load(row, _context):
+        loaded.append(row.id)
+
+    event.listen(SpamFingerprint, "load", on_load)
+
+    def lookup():
+        loaded.clear()
+        with db.session() as s:
+            ids = neardup.candidate_ids(s, neardup.band_keys(values))
+            found = neardup.find(s, values, site_id=site.site_id, comment_id=None, now=utcnow())
+        return len(ids), len(loaded), len(found)
+
+    try:
+        with db.session() as s:
+            _flood(s, values, other.site_id, 2 * neardup.BUCKET_READ)
+        at_small = lookup()
+        with db.session() as s:
+            _flood(s, values, other.site_id, 8 * neardup.BUCKET_READ, start=1000)
+        at_large = lookup()
+    finally:
+        event.remove(SpamFingerprint, "load", on_load)
+    assert at_small == at_large == (neardup.BUCKET_READ,) * 3
+
+
+def test_labelled_texts_keep_their_own_buckets_under_a_flood(db, site):
+    """An old spam label is still found after many newer copies fill the posts' buckets."""
+    text = "Earn 500 dollars a day from home, message me on telegram to learn how today"
+    values = neardup.signature(text)
+    with db.session() as s:
+        other = create_site(s, name="Flooded", callback_url=None, allow_private=True)
+        neardup.add(
+            s,
+            values,
+            site_id=site.site_id,
+            comment_id=None,
+            article_id=None,
+            label="spam",
+            now=utcnow(),
+        )
+    with db.session() as s:
+        _flood(s, values, other.site_id, 3 * neardup.BUCKET_READ)
+    with db.session() as s:
+        found = neardup.find(s, values, site_id=site.site_id, comment_id=None, now=utcnow())
+        assert [m.label for m in found if m.label] == ["spam"]
+        # The other site does not see this site's label, and no post lands in a label bucket.
+        elsewhere = neardup.find(s, values, site_id=other.site_id, comment_id=None, now=utcnow())
+        assert [m.label for m in elsewhere if m.label] == []
+        label_ids = neardup.candidate_ids(
+            s, neardup.band_keys(values, neardup.label_space(site.site_id))
+        )
+        assert len(label_ids) == 1
+
+
+def test_a_copy_in_a_flood_still_counts_its_copies(db, site):
+    """With the bucket read bounded, the duplicate signal is still at its ceiling."""
+    text = "Everyone should read the report on the housing market before the council meets again"
+    with db.session() as s:
+        other = create_site(s, name="Flood", callback_url=None, allow_private=True)
+        _flood(s, neardup.signature(text), other.site_id, 4 * neardup.BUCKET_READ)
+    comment_id, decision = post(db, site.site_id, text)
+    with db.session() as s:
+        [result] = assess(s, [s.get(Comment, comment_id)], db.settings)
+    [dup] = [x for x in result.signals if x.code == "spam_duplicate"]
+    assert dup.contribution == 4.5
+    assert decision["action"] != "approve"
