@@ -54,7 +54,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
     def _limited(exc: RateLimitExceeded) -> Response:
         response = error_response(
-            429, "rate_limited", "too many requests for this site", {"limit": str(exc.description)}
+            429, "rate_limited", "too many requests", {"limit": str(exc.description)}
         )
         return response
 
