@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         deliveries,
         errors,
         feedback,
+        guard,
         intake,
         limits,
         moderate,
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     errors.init_app(app)
+    guard.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
     for module in (intake, comments, feedback, deliveries, ops, review_queue):
