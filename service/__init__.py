@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from service import (
         comments,
         compat,
+        connection,
         deliveries,
         errors,
         feedback,
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     errors.init_app(app)
     guard.init_app(app)
+    connection.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
     for module in (intake, comments, feedback, deliveries, ops, review_queue):
