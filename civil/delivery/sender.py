@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
 from civil.db import Database
-from civil.delivery.netguard import check_callback_url
+from civil.delivery.netguard import check_callback_url, pinned_post
 from civil.errors import CallbackRefused
 from civil.models import DeliveryAttempt, Event, Site, utcnow
 from civil.settings import Settings
 
-# How a delivery posts (requests.post, or a test's stand-in).
+# How a delivery posts (a post pinned to the checked address, or a test's stand-in).
 Poster = Callable[..., requests.Response]
 
 
@@ -83,7 +83,7 @@ def _claim(session: Session, event_id: str, lease: timedelta) -> bool:
 
 
 def deliver_event(
-    db: Database, settings: Settings, event_id: str, post: Poster = requests.post
+    db: Database, settings: Settings, event_id: str, post: Poster | None = None
 ) -> SendResult:
     """Try one delivery of an event; record the attempt and schedule the next or dead-letter it."""
     lease = timedelta(seconds=settings.delivery_timeout_seconds + 30)
@@ -101,9 +101,11 @@ def deliver_event(
         reason = "callback endpoint disabled" if disabled else "site has no callback URL"
         return _finish(db, settings, event_id, None, reason, dead=True)
     try:
-        check_callback_url(url, allow_private=settings.allow_private_callbacks)
+        addresses = check_callback_url(url, allow_private=settings.allow_private_callbacks)
     except CallbackRefused as exc:
         return _finish(db, settings, event_id, None, exc.message, dead=True)
+    # Connect to the address just checked: resolving the name again could give another.
+    post = post or pinned_post(addresses[0])
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
     headers = sign(secret, event_id, utcnow(), body)
     started = time.monotonic()
