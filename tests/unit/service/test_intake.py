@@ -224,3 +224,24 @@ def test_json_nested_thousands_deep_is_refused_with_400(client, site, auth):
     # Brackets inside strings are text, not nesting.
     body = comment_body(content="[" * 500)
     assert post(client, site, body, auth).status_code == 202
+
+
+def test_an_unexpected_error_logs_where_never_the_data(app, caplog):
+    # Built at run time: the logged frames quote source lines, which must not hold them.
+    email, text = "ann" + "@example.org", "you are all " + "idiots"
+
+    @app.post("/boom")
+    def boom():
+        try:
+            raise KeyError(email)
+        except KeyError as inner:
+            raise ValueError(text) from inner
+
+    with caplog.at_level("ERROR", logger="civil.api"):
+        r = app.test_client().post("/boom")
+    assert r.status_code == 500 and r.json["error"] == "internal_error"
+    [record] = [rec for rec in caplog.records if rec.name == "civil.api"]
+    logged = record.getMessage() + record.stack + str(record.exc_info)
+    assert "ValueError" in logged and "KeyError" in logged and "boom" in record.stack
+    assert "ann@example.org" not in logged and "idiots" not in logged
+    assert "ann@example.org" not in caplog.text and "idiots" not in caplog.text
