@@ -49,3 +49,15 @@ def test_public_literal_address_passes(url):
 def test_bad_urls(url):
     with pytest.raises(CallbackRefused):
         check_callback_url(url, allow_private=True)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://100.100.100.200/hook", "http://[2002:a9fe:a9fe::]/", "http://[fec0::1]/"]
+)
+def test_sites_create_and_update_refuse_them(db, site, url):
+    from civil.sites import create_site, update_site
+
+    with db.session() as session, pytest.raises(CallbackRefused):
+        create_site(session, name="X", callback_url=url, allow_private=False)
+    with db.session() as session, pytest.raises(CallbackRefused):
+        update_site(session, site.site_id, callback_url=url, allow_private=False)
