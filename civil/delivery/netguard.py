@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError
 
 from civil.errors import CallbackRefused
 
@@ -98,16 +99,43 @@ class PinnedAdapter(HTTPAdapter):
         request.headers.setdefault("Host", netloc)
 
 
-def pinned_post(address: str) -> Callable[..., requests.Response]:
-    """A `requests.post` that connects only to `address` (one the guard has checked)."""
+# Addresses a delivery tries before giving up: each may take the whole connect timeout, and
+# the sender's claim on the event lasts the timeout plus 30 seconds.
+MAX_ADDRESSES = 2
+
+
+def pinned_post(addresses: list[str]) -> Callable[..., requests.Response]:
+    """A `requests.post` that connects only to `addresses` (checked ones), trying each in turn.
+
+    The next address is tried only when no connection could be made to one (as a client
+    would across a name's A and AAAA answers); any later failure is the caller's.
+    """
 
     def post(url: str, **kwargs: Any) -> requests.Response:
-        with requests.Session() as session:
-            # A proxy from the environment would resolve the name again itself.
-            session.trust_env = False
-            adapter = PinnedAdapter(address.split("%")[0])
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            return session.post(url, **kwargs)
+        failure: requests.exceptions.ConnectionError | None = None
+        for address in addresses[:MAX_ADDRESSES]:
+            try:
+                return _post_to(address, url, **kwargs)
+            except requests.exceptions.ConnectionError as exc:
+                if not _never_connected(exc):
+                    raise
+                failure = exc
+        raise failure or requests.exceptions.ConnectionError("no address to connect to")
 
     return post
+
+
+def _post_to(address: str, url: str, **kwargs: Any) -> requests.Response:
+    with requests.Session() as session:
+        # A proxy from the environment would resolve the name again itself.
+        session.trust_env = False
+        adapter = PinnedAdapter(address.split("%")[0])
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session.post(url, **kwargs)
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    # urllib3 wraps a refused or timed-out connect (NewConnectionError is one) in MaxRetryError.
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, ConnectTimeoutError)

@@ -105,7 +105,7 @@ def deliver_event(
     except CallbackRefused as exc:
         return _finish(db, settings, event_id, None, exc.message, dead=True)
     # Connect to the address just checked: resolving the name again could give another.
-    post = post or pinned_post(addresses[0])
+    post = post or pinned_post(addresses)
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
     headers = sign(secret, event_id, utcnow(), body)
     started = time.monotonic()

@@ -37,7 +37,7 @@ def test_pinned_post_connects_to_the_checked_address_and_keeps_the_host(receiver
     receiver.secret = SECRET
     headers = sender.sign(SECRET, "msg_1", datetime.now(UTC), "{}")
     url = f"http://{UNRESOLVABLE}:{port}/hooks/civil"
-    r = pinned_post("127.0.0.1")(url, data=b"{}", headers=headers, timeout=5)
+    r = pinned_post(["127.0.0.1"])(url, data=b"{}", headers=headers, timeout=5)
     assert r.status_code == 204
     assert receiver.received[0].headers["host"] == f"{UNRESOLVABLE}:{port}"
     assert receiver.received[0].verified
@@ -92,10 +92,22 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path, list[str]]]:
 
 def test_pinned_https_verifies_the_certificate_for_the_name(tls_server):
     port, cert, hosts = tls_server
-    post = pinned_post("127.0.0.1")
+    post = pinned_post(["127.0.0.1"])
     ok = post(f"https://{TLS_NAME}:{port}/hook", data=b"{}", verify=str(cert), timeout=5)
     assert ok.status_code == 204 and hosts == [f"{TLS_NAME}:{port}"]
     # The same address under another name: the certificate does not name it, so no send.
     with pytest.raises(requests.exceptions.SSLError):
         post(f"https://other.test:{port}/hook", data=b"{}", verify=str(cert), timeout=5)
     assert len(hosts) == 1
+
+
+def test_the_next_checked_address_is_tried_when_one_refuses_connections(receiver):
+    port = receiver.server.server_address[1]
+    receiver.secret = SECRET
+    headers = sender.sign(SECRET, "msg_2", datetime.now(UTC), "{}")
+    # Nothing listens on 127.0.0.2 at that port: refused, so 127.0.0.1 is tried next.
+    post = pinned_post(["127.0.0.2", "127.0.0.1"])
+    r = post(f"http://{UNRESOLVABLE}:{port}/hooks/civil", data=b"{}", headers=headers, timeout=5)
+    assert r.status_code == 204 and len(receiver.received) == 1
+    with pytest.raises(requests.exceptions.ConnectionError):
+        pinned_post(["127.0.0.2"])(f"http://{UNRESOLVABLE}:{port}/x", data=b"{}", timeout=5)
