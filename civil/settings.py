@@ -35,6 +35,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     max_comment_chars: int = 20_000
     intake_rate_limit: str = "600/minute"
+    # Requests without a valid key, per client address (each costs a key lookup).
+    unauthenticated_rate_limit: str = "60/minute"
     sweep_after_seconds: int = 60
     sweep_interval_seconds: int = 30
     delivery_poll_seconds: int = 5

@@ -21,9 +21,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from service import (
         comments,
         compat,
+        connection,
         deliveries,
         errors,
         feedback,
+        guard,
         intake,
         limits,
         moderate,
@@ -32,6 +34,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     errors.init_app(app)
+    guard.init_app(app)
+    connection.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
     for module in (intake, comments, feedback, deliveries, ops, review_queue):

@@ -1,7 +1,8 @@
-"""Gunicorn's access log without API keys: Perspective's `?key=` and Akismet's `?api_key=`.
+"""Gunicorn's access log without API keys or personal data sent in the query string.
 
-Those clients send the site's Civil API key in the query string, which gunicorn's request
-line (`%(r)s`) and query (`%(q)s`) atoms would otherwise write to the log verbatim.
+Perspective's `?key=` and Akismet's `?api_key=` carry the site's Civil API key, and Akismet
+also takes its comment fields (author, e-mail, text, IP...) as query parameters; gunicorn's
+request line (`%(r)s`) and query (`%(q)s`) atoms would otherwise write them verbatim.
 """
 
 from __future__ import annotations
@@ -11,12 +12,23 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-_KEY_PARAM = re.compile(r"(?i)((?:^|[?&;])(?:key|api_key)=)[^&;\s]*")
+MASKED_PARAMS = (
+    "key",
+    "api_key",
+    "comment_author",
+    "comment_author_email",
+    "comment_author_url",
+    "comment_content",
+    "user_ip",
+    "user_agent",
+    "referrer",
+)
+_KEY_PARAM = re.compile(r"(?i)((?:^|[?&;])(?:" + "|".join(MASKED_PARAMS) + r")=)[^&;\s]*")
 MASK = "[redacted]"
 
 
 def redact(text: str) -> str:
-    """`text` with the value of every `key=` / `api_key=` query parameter masked."""
+    """`text` with the value of every key or personal-data query parameter masked."""
     return _KEY_PARAM.sub(lambda match: match.group(1) + MASK, text)
 
 

@@ -75,8 +75,8 @@ def publish_deliveries(producer: Celery, event_ids: list[str]) -> bool:
     return True
 
 
-def send_deliveries(event_ids: list[str]) -> None:
+def send_deliveries(event_ids: list[str]) -> bool:
     """Queue delivery of events already committed to the outbox (the dispatcher covers a miss)."""
     if not event_ids:
-        return
-    publish_deliveries(current_app.extensions["civil"]["producer"], event_ids)
+        return True
+    return publish_deliveries(current_app.extensions["civil"]["producer"], event_ids)

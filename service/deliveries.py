@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import get_args
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from civil.delivery.events import attempts_of, event_view, list_events, replay_event
 from civil.errors import InvalidInput, NotFound
 from civil.models import Event
 from civil.schema.responses import DeliveryStatus
-from civil.tasknames import DELIVER_EVENT, DELIVERY
 from service.auth import require_site
+from service.broker import send_deliveries
 from service.context import database
 
 bp = Blueprint("deliveries", __name__)
@@ -47,7 +47,9 @@ def replay(site_id: str, event_id: str) -> tuple[Response, int]:
     with database().session() as session:
         require_site(session, site_id)
         view = event_view(replay_event(session, event_id, site_id))
-    current_app.extensions["civil"]["producer"].send_task(
-        DELIVER_EVENT, args=(event_id,), queue=DELIVERY
+    # Committed first: a broker outage only delays the send (the dispatcher picks it up).
+    queued = send_deliveries([event_id])
+    message = (
+        "queued" if queued else "committed; the broker is unreachable, the dispatcher will send it"
     )
-    return jsonify(view), 202
+    return jsonify({**view, "queued": queued, "message": message}), 202

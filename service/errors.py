@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,22 @@ def error_response(
     return response
 
 
+def _stack(exc: BaseException) -> str:
+    """Where it failed: each chained exception's type and frames, never its message.
+
+    A message may quote the data at hand (a database error lists its parameters: an author's
+    e-mail, a comment's text), and personal data must not reach the log.
+    """
+    parts: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(parts) < 10:
+        kind = type(current)
+        parts.append(f"{kind.__module__}.{kind.__qualname__}\n")
+        parts.extend(traceback.format_tb(current.__traceback__))
+        current = current.__cause__ or current.__context__
+    return "".join(parts)
+
+
 def _snake(name: str) -> str:
     return name.lower().replace(" ", "_").replace("-", "_").replace("'", "")
 
@@ -54,7 +71,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
     def _limited(exc: RateLimitExceeded) -> Response:
         response = error_response(
-            429, "rate_limited", "too many requests for this site", {"limit": str(exc.description)}
+            429, "rate_limited", "too many requests", {"limit": str(exc.description)}
         )
         return response
 
@@ -73,8 +90,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
-        # Exception text never reaches a client; it goes to the log with the traceback.
-        log.exception("unhandled error")
+        # Exception text reaches neither the client nor the log: the type, the frames, the route.
+        log.error(
+            "unhandled %s",
+            type(exc).__name__,
+            extra={"method": request.method, "endpoint": request.endpoint, "stack": _stack(exc)},
+        )
         foreign = _foreign(app, InternalServerError("internal error"))
         if foreign is not None:
             return foreign

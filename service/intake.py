@@ -11,10 +11,10 @@ from civil.errors import CivilError, InvalidInput
 from civil.logs import bind
 from civil.metrics import INTAKE
 from civil.schema import CommentIn
-from service.auth import require_site
+from service.auth import require_site, site_counter
 from service.broker import enqueue_scoring
 from service.context import database, parse_body, settings
-from service.limits import intake_limit, limiter
+from service.limits import per_caller
 
 bp = Blueprint("intake", __name__)
 log = logging.getLogger("civil.api")
@@ -47,7 +47,7 @@ def _wait_seconds() -> float:
 
 
 @bp.post("/v1/sites/<site_id>/comments")
-@limiter.limit(intake_limit)
+@per_caller(site_counter)
 def submit(site_id: str) -> tuple[Response, int]:
     """Store a comment (or an edit) and queue it for scoring."""
     with database().session() as session:

@@ -1,15 +1,25 @@
-"""Per-site rate limits on intake (Flask-Limiter; counters in Redis when Redis is the broker)."""
+"""Rate limits (Flask-Limiter; counters in Redis when Redis is the broker).
+
+A request counts against a site only once its key is known to be that site's: otherwise
+anyone could spend a site's quota by posting to its path without a key. Requests without a
+valid key (missing, wrong, another site's) count against the client address instead, under
+their own, smaller limit, so guessing keys costs a bounded number of key lookups.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, request
-from flask_limiter import Limiter
+from collections.abc import Callable
+from typing import Any
 
-limiter = Limiter(
-    key_func=lambda: f"site:{(request.view_args or {}).get('site_id', '-')}",
-    headers_enabled=True,
-    strategy="moving-window",
-)
+from flask import Flask, g
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+# Gives the counter name of the authenticated caller, or None when the request carries no
+# valid key; each limited view passes its own.
+Authenticated = Callable[[], str | None]
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="moving-window")
 
 
 def init_app(app: Flask) -> None:
@@ -28,3 +38,29 @@ def intake_limit() -> str:
     from service.context import settings
 
     return settings().intake_rate_limit
+
+
+def unauthenticated_limit() -> str:
+    from service.context import settings
+
+    return settings().unauthenticated_rate_limit
+
+
+def memo(name: str, compute: Callable[[], Any]) -> Any:
+    """`compute()` once per request: the limiter and the view share one key lookup."""
+    cache: dict[str, Any] = g.setdefault("civil_memo", {})
+    if name not in cache:
+        cache[name] = compute()
+    return cache[name]
+
+
+def per_caller(authenticated: Authenticated) -> Callable[..., Any]:
+    """The intake limit per authenticated caller; the unauthenticated limit per address."""
+
+    def key() -> str:
+        return authenticated() or f"addr:{get_remote_address()}"
+
+    def value() -> str:
+        return intake_limit() if authenticated() else unauthenticated_limit()
+
+    return limiter.limit(value, key_func=key)

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
 from civil.db import Database
-from civil.delivery.netguard import check_callback_url
+from civil.delivery.netguard import check_callback_url, pinned_post
 from civil.errors import CallbackRefused
 from civil.models import DeliveryAttempt, Event, Site, utcnow
 from civil.settings import Settings
 
-# How a delivery posts (requests.post, or a test's stand-in).
+# How a delivery posts (a post pinned to the checked address, or a test's stand-in).
 Poster = Callable[..., requests.Response]
 
 
@@ -126,9 +126,11 @@ def deliver_event(
         reason = "callback endpoint disabled" if disabled else "site has no callback URL"
         return _finish(db, settings, event_id, None, reason, dead=True)
     try:
-        check_callback_url(url, allow_private=settings.allow_private_callbacks)
+        addresses = check_callback_url(url, allow_private=settings.allow_private_callbacks)
     except CallbackRefused as exc:
         return _finish(db, settings, event_id, None, exc.message, dead=True)
+    # Connect to the address just checked: resolving the name again could give another.
+    post = post or pinned_post(addresses)
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
     headers = sign(secret, event_id, utcnow(), body)
     send = post if post is not None else session_for(event.site_id).post

@@ -28,6 +28,7 @@ from civil.schema.responses import (
     FeedbackOut,
     Links,
     Ready,
+    ReplayedDelivery,
 )
 from civil.schema.wire import Error, Out, Rfc3339, rfc3339, validation_errors
 
@@ -60,6 +61,7 @@ __all__ = [
     "Ready",
     "Reason",
     "Released",
+    "ReplayedDelivery",
     "Rfc3339",
     "Scores",
     "Signal",

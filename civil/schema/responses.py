@@ -60,6 +60,16 @@ class Delivery(Out):
     log: list[DeliveryAttempt] | None = Field(default=None, description="GET of one delivery")
 
 
+class ReplayedDelivery(Delivery):
+    """A replayed delivery: committed to the outbox, and whether the broker took it."""
+
+    queued: bool = Field(
+        description="false: the broker was unreachable; the replay is committed and the "
+        "dispatcher sends it within a minute all the same"
+    )
+    message: str
+
+
 class DeliveryList(Out):
     deliveries: list[Delivery]
 

@@ -37,9 +37,9 @@ from civil.metrics import INTAKE
 from civil.schema import CommentIn
 from civil.spam.service import spam_input
 from service.broker import enqueue_scoring
-from service.compat.common import KeyedSite, limit_key, site_for_key
+from service.compat.common import KeyedSite, key_counter, site_for_key
 from service.context import database, settings
-from service.limits import intake_limit, limiter
+from service.limits import per_caller
 
 bp = Blueprint("akismet", __name__)
 log = logging.getLogger("civil.api")
@@ -134,7 +134,7 @@ def _provisional(site: KeyedSite, data: CommentIn, stored: bool) -> dict[str, An
 
 
 @bp.post("/1.1/comment-check")
-@limiter.limit(intake_limit, key_func=lambda: limit_key(_key()))
+@per_caller(lambda: key_counter(_key()))
 def comment_check() -> Response:
     """Store and queue the comment, then answer spam or not from its decision."""
     fields = _fields()
@@ -180,20 +180,21 @@ def _submit(label: str) -> Response:
 
 
 @bp.post("/1.1/submit-spam")
-@limiter.limit(intake_limit, key_func=lambda: limit_key(_key()))
+@per_caller(lambda: key_counter(_key()))
 def submit_spam() -> Response:
     """Label the comment (or, if Civil never saw it, its text) as spam."""
     return _submit("spam")
 
 
 @bp.post("/1.1/submit-ham")
-@limiter.limit(intake_limit, key_func=lambda: limit_key(_key()))
+@per_caller(lambda: key_counter(_key()))
 def submit_ham() -> Response:
     """Label the comment (or, if Civil never saw it, its text) as ham."""
     return _submit("ham")
 
 
 @bp.post("/1.1/verify-key")
+@per_caller(lambda: key_counter(_key()))
 def verify_key() -> Response:
     """`valid` when the key is a Civil site's API key (Akismet also requires `blog`)."""
     try:
@@ -207,6 +208,7 @@ def verify_key() -> Response:
 
 
 @bp.route("/1.2/usage-limit", methods=["GET", "POST"])
+@per_caller(lambda: key_counter(_key()))
 def usage_limit() -> Response:
     """This month's calls; Civil sets no limit."""
     site = _site(_fields())

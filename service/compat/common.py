@@ -15,6 +15,7 @@ from civil.scoring import Scorer
 from civil.settings import Settings
 from civil.sites import authenticate
 from service.context import database, settings
+from service.limits import memo
 
 _load_lock = threading.Lock()
 
@@ -27,10 +28,7 @@ class KeyedSite:
     policy: dict[str, Any]
 
 
-def site_for_key(key: str | None) -> KeyedSite | None:
-    """The site owning `key`, or None when it is missing or wrong."""
-    if not key:
-        return None
+def _lookup(key: str) -> KeyedSite | None:
     with database().session() as session:
         try:
             site = authenticate(session, key)
@@ -39,9 +37,23 @@ def site_for_key(key: str | None) -> KeyedSite | None:
         return KeyedSite(site.id, dict(site.policy or {}))
 
 
-def limit_key(key: str | None) -> str:
+def site_for_key(key: str | None) -> KeyedSite | None:
+    """The site owning `key`, or None when it is missing or wrong (one lookup per request)."""
+    if not key:
+        return None
+    return memo("compat_site:" + _digest(key), lambda: _lookup(key))
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def key_counter(key: str | None) -> str | None:
+    """The rate-limit counter of a valid API key; None (counted per address) for a bad one."""
+    if site_for_key(key) is None:
+        return None
     # Counters are kept per API key; the key itself never becomes a Redis key name.
-    return "compat:" + hashlib.sha256((key or "-").encode()).hexdigest()[:32]
+    return "compat:" + _digest(key or "")
 
 
 def _build_scorer(config: Settings) -> Scorer:

@@ -19,9 +19,9 @@ from civil.compat.moderation import (
 from civil.decision.policy import Policy
 from civil.scoring import ScorerUnavailable
 from service.auth import bearer_token
-from service.compat.common import limit_key, site_for_key, sync_scorer
+from service.compat.common import key_counter, site_for_key, sync_scorer
 from service.context import settings
-from service.limits import intake_limit, limiter
+from service.limits import per_caller
 
 bp = Blueprint("moderations", __name__)
 
@@ -48,7 +48,7 @@ def _limited(exc: RateLimitExceeded) -> tuple[Response, int]:
 
 
 @bp.post("/v1/moderations")
-@limiter.limit(intake_limit, key_func=lambda: limit_key(bearer_token()))
+@per_caller(lambda: key_counter(bearer_token()))
 def moderations() -> Response:
     """Classify one text or a list of texts."""
     site = site_for_key(bearer_token())

@@ -25,9 +25,9 @@ from civil.compat.perspective import (
 )
 from civil.feedback import record_toxicity_label
 from civil.scoring import ScorerUnavailable
-from service.compat.common import KeyedSite, limit_key, site_for_key, sync_scorer
+from service.compat.common import KeyedSite, key_counter, site_for_key, sync_scorer
 from service.context import database, settings
-from service.limits import intake_limit, limiter
+from service.limits import per_caller
 
 bp = Blueprint("perspective", __name__)
 VERSION = "v1alpha1"
@@ -78,7 +78,7 @@ def discovery() -> tuple[Response, int]:
 
 
 @bp.post(f"/{VERSION}/comments:analyze")
-@limiter.limit(intake_limit, key_func=lambda: limit_key(_key()))
+@per_caller(lambda: key_counter(_key()))
 def analyze() -> Response:
     """Score a text for the requested attributes; nothing is stored."""
     _site()
@@ -101,7 +101,7 @@ def analyze() -> Response:
 
 
 @bp.post(f"/{VERSION}/comments:suggestscore")
-@limiter.limit(intake_limit, key_func=lambda: limit_key(_key()))
+@per_caller(lambda: key_counter(_key()))
 def suggestscore() -> Response:
     """Store the suggested scores as the site's toxicity feedback labels."""
     site = _site()

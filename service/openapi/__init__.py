@@ -8,7 +8,21 @@ from typing import Any
 from service.compat import openapi as compat_openapi
 from service.openapi import components
 from service.openapi import review_queue as openapi_moderation
-from service.openapi.paths import ops_paths, site_paths
+from service.openapi.paths import err, ops_paths, site_paths
+
+# Every operation refuses these before any view runs (service/guard.py).
+UNREADABLE = err(
+    "a NUL character or lone surrogate in the path, a query parameter, a header or the "
+    "body (`invalid_text`), or JSON nested too deep (`json_too_deep`)"
+)
+
+
+def _civil_paths() -> dict[str, Any]:
+    paths = {**site_paths(), **openapi_moderation.paths(), **ops_paths()}
+    for operations in paths.values():
+        for operation in operations.values():
+            operation["responses"].setdefault("400", UNREADABLE)
+    return paths
 
 
 def _components() -> dict[str, Any]:
@@ -37,10 +51,5 @@ def spec() -> dict[str, Any]:
         },
         "security": [{"siteKey": []}],
         "components": _components(),
-        "paths": {
-            **site_paths(),
-            **openapi_moderation.paths(),
-            **ops_paths(),
-            **compat_openapi.paths(),
-        },
+        "paths": {**_civil_paths(), **compat_openapi.paths()},
     }

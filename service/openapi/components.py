@@ -24,6 +24,7 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "FeedbackOut": schema.FeedbackOut,
     "Delivery": schema.Delivery,
     "DeliveryList": schema.DeliveryList,
+    "ReplayedDelivery": schema.ReplayedDelivery,
     "Error": schema.Error,
     "Alive": schema.Alive,
     "Ready": schema.Ready,

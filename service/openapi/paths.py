@@ -121,7 +121,13 @@ def site_paths() -> dict[str, Any]:
             "post": {
                 "summary": "Deliver an event again with the same webhook-id",
                 "parameters": [SITE, EVENT],
-                "responses": {"202": ok("queued", delivery), **AUTH_ERRORS},
+                "description": "The replay is committed before it is queued: `202` even when the "
+                "broker is down (`queued: false`), since the dispatcher sends committed "
+                "deliveries on its own.",
+                "responses": {
+                    "202": ok("replay committed", ref("ReplayedDelivery")),
+                    **AUTH_ERRORS,
+                },
             }
         },
     }

@@ -25,6 +25,11 @@ from service.accesslog import RedactingLogger, redact
             "GET /v1/sites/s/comments/c?wait=2 HTTP/1.1",
         ),
         ("monkey=1&keys=2", "monkey=1&keys=2"),
+        (
+            "comment_author_email=civ_abc%40x.example&comment_content=civ_abc&is_test=1",
+            "comment_author_email=[redacted]&comment_content=[redacted]&is_test=1",
+        ),
+        ("GET /1.1/comment-check?user_ip=civ_abc&comment_author=civ_abc HTTP/1.1", None),
     ],
 )
 def test_key_parameters_are_masked(raw, expected):

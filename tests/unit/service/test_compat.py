@@ -297,3 +297,26 @@ def test_routing_errors_under_compat_paths_answer_in_each_apis_shape(client):
     # Civil's own paths keep Civil's shape.
     civil = client.get("/v1/sites/x/no-such-thing").get_json()
     assert set(civil) == {"error", "message", "details"}
+
+
+def test_nul_before_the_key_check_answers_400_in_each_apis_shape(client, site):
+    akismet = client.post("/1.1/comment-check", data={"api_key": "civ_\x00", **FORM})
+    assert akismet.status_code == 400 and akismet.data == b"invalid"
+    assert "NUL" in akismet.headers["X-akismet-debug-help"]
+    content = client.post(
+        "/1.1/comment-check", data={"api_key": site.api_key, **FORM, "comment_content": "a\x00"}
+    )
+    assert content.status_code == 400 and content.data == b"invalid"
+    perspective = client.post(
+        "/v1alpha1/comments:analyze?key=civ_%00",
+        json={"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}},
+    )
+    assert perspective.status_code == 400
+    assert perspective.json["error"]["status"] == "INVALID_ARGUMENT"
+    openai = client.post(
+        "/v1/moderations",
+        data='{"input": "lone \\ud800"}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {site.api_key}"},
+    )
+    assert openai.status_code == 400 and openai.json["error"]["type"] == "invalid_request_error"

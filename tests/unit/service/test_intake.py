@@ -180,3 +180,68 @@ def test_rate_limit_answers_429_with_retry_after(settings, db, site, auth):
     r = client.post(url, json=comment_body(), headers=auth)
     assert_error(r, 429, "rate_limited")
     assert int(r.headers["Retry-After"]) > 0
+
+
+def _assert_refused(r, code="invalid_text"):
+    assert r.status_code == 400, r.data
+    assert r.json["error"] == code and r.json["message"]
+
+
+def test_nul_or_lone_surrogate_anywhere_is_refused_with_400(client, site, auth, db):
+    cases = [
+        comment_body(content="bad\x00text"),
+        comment_body(id="c\x00"),
+        comment_body(author={"id": "u-1", "name": "A\x00nn"}),
+        comment_body(article={"id": "a-1", "title": "T\x00"}),
+        comment_body(article={"id": "a\x00"}),
+        comment_body(content="lone \ud800 surrogate"),
+    ]
+    for body in cases:
+        raw = json.dumps(body)  # \u0000 and \ud800 escapes, as a client sends them
+        r = client.post(
+            f"/v1/sites/{site.site_id}/comments",
+            data=raw,
+            content_type="application/json",
+            headers=auth,
+        )
+        _assert_refused(r)
+        assert "\x00" not in r.json["message"] and "Ann" not in r.json["message"]
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Comment)) == 0
+    r = client.get(f"/v1/sites/{site.site_id}/comments/x%00y", headers=auth)
+    _assert_refused(r)
+
+
+def test_json_nested_thousands_deep_is_refused_with_400(client, site, auth):
+    deep = '{"id": "c-1", "content": "hi", "x": ' + "[" * 10_000 + "]" * 10_000 + "}"
+    r = client.post(
+        f"/v1/sites/{site.site_id}/comments",
+        data=deep,
+        content_type="application/json",
+        headers=auth,
+    )
+    _assert_refused(r, "json_too_deep")
+    # Brackets inside strings are text, not nesting.
+    body = comment_body(content="[" * 500)
+    assert post(client, site, body, auth).status_code == 202
+
+
+def test_an_unexpected_error_logs_where_never_the_data(app, caplog):
+    # Built at run time: the logged frames quote source lines, which must not hold them.
+    email, text = "ann" + "@example.org", "you are all " + "idiots"
+
+    @app.post("/boom")
+    def boom():
+        try:
+            raise KeyError(email)
+        except KeyError as inner:
+            raise ValueError(text) from inner
+
+    with caplog.at_level("ERROR", logger="civil.api"):
+        r = app.test_client().post("/boom")
+    assert r.status_code == 500 and r.json["error"] == "internal_error"
+    [record] = [rec for rec in caplog.records if rec.name == "civil.api"]
+    logged = record.getMessage() + record.stack + str(record.exc_info)
+    assert "ValueError" in logged and "KeyError" in logged and "boom" in record.stack
+    assert "ann@example.org" not in logged and "idiots" not in logged
+    assert "ann@example.org" not in caplog.text and "idiots" not in caplog.text
