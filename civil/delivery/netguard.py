@@ -8,6 +8,12 @@ from urllib.parse import urlsplit
 
 from civil.errors import CallbackRefused
 
+# `civil listen`, the local receiver for trying Civil on one machine, listens at exactly this
+# URL; it is the one loopback callback allowed without CIVIL_ALLOW_PRIVATE_CALLBACKS (any other
+# path, port or address on loopback is still refused). `--callback-url listen` stores it.
+LISTENER_HOST, LISTENER_PORT, LISTENER_PATH = "127.0.0.1", 8787, "/civil-listen"
+LISTENER_URL = f"http://{LISTENER_HOST}:{LISTENER_PORT}{LISTENER_PATH}"
+
 
 def _is_internal(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
@@ -28,6 +34,8 @@ def check_callback_url(url: str, *, allow_private: bool) -> list[str]:
     Called when a site is saved and again before every delivery, because DNS can change
     between the two (rebinding); a URL that now resolves inside is refused at send time.
     """
+    if url == LISTENER_URL:
+        return [LISTENER_HOST]
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise CallbackRefused("callback URL must be an absolute http(s) URL", {"url": url})
