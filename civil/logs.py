@@ -27,8 +27,14 @@ _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar
 )
 
 FORMATS = ("json", "human")
-# Celery's per-task bookkeeping: INFO in Celery, DEBUG here.
-BOOKKEEPING_LOGGERS = ("celery.app.trace", "celery.worker.strategy", "celery.beat")
+# Celery's per-task bookkeeping (received, succeeded, sending due task, discarding an expired
+# periodic run): INFO in Celery, DEBUG here. Their warnings and errors are untouched.
+BOOKKEEPING_LOGGERS = (
+    "celery.app.trace",
+    "celery.worker.strategy",
+    "celery.worker.request",
+    "celery.beat",
+)
 # Fields every record has; anything else on a record was added by `extra=` or `bind()`.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -47,7 +53,7 @@ class _ContextFilter(logging.Filter):
 
 
 def is_bookkeeping(record: logging.LogRecord) -> bool:
-    """Celery's "received", "succeeded" and "sending due task" lines at INFO."""
+    """Celery's "received", "succeeded", "sending due task", "discarding" lines at INFO."""
     return record.levelno == logging.INFO and record.name.startswith(BOOKKEEPING_LOGGERS)
 
 

@@ -55,7 +55,7 @@ def banner(settings: Settings, base: str, pids: dict[str, int]) -> str:
         ("model", settings.toxicity_model),
         ("processes", ", ".join(f"{name} {pid}" for name, pid in pids.items())),
     ]
-    head = click.style("Civil", bold=True) + f" on {base}"
+    head = (click.style("Civil", bold=True) if sys.stdout.isatty() else "Civil") + f" on {base}"
     return "\n".join([head, *(f"  {k:<10} {v}" for k, v in rows)])
 
 

@@ -118,6 +118,22 @@ THREAD: list[tuple[str, str | None, str, str, dict[str, Any]]] = [
         "Please keep it civil. J. made a fair point about the ring road costs.",
         {},
     ),
+    (
+        "d-10",
+        None,
+        "grumpy_commuter",
+        "This is the stupidest thing I have read all week, the writer clearly knows nothing.",
+        {},
+    ),
+    (
+        "d-11",
+        "d-3",
+        "Tram Fan Blog",
+        "The support scheme in Tramstadt covered rent, see my write-ups: "
+        "https://tramfan.example/one https://tramfan.example/two "
+        "https://tramfan.example/three https://tramfan.example/four",
+        {},
+    ),
 ]
 
 
@@ -215,6 +231,23 @@ def show(body: dict[str, Any], answer: dict[str, Any]) -> None:
         )
 
 
+def undelivered(site_id: str) -> int:
+    """The site's callback events not delivered yet."""
+    from sqlalchemy import func, select
+
+    from civil.models import Event
+
+    with open_database().session() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.site_id == site_id, Event.status != "delivered")
+            )
+            or 0
+        )
+
+
 def service_up(base: str) -> bool:
     try:
         return requests.get(base + "/healthz", timeout=3).status_code == 200
@@ -257,9 +290,10 @@ def demo(url: str | None, name: str, timeout: float) -> None:
             show(body, answer)
             decided += answer.get("status") != "pending"
         if listener is not None:
-            deadline = time.monotonic() + 15
-            while len(listener.received) < decided and time.monotonic() < deadline:
-                time.sleep(0.2)
+            # Every event the decisions produced (replies add comment.reply_approved).
+            deadline = time.monotonic() + 30
+            while undelivered(site.site_id) and time.monotonic() < deadline:
+                time.sleep(0.3)
             good = sum(c.verified for c in listener.received)
             click.echo(f"\n{good} signed callbacks received and verified")
     finally:
