@@ -289,6 +289,11 @@ def test_review_approve_reject_bulk_and_ops_in_chromium(
     page.goto(f"{server.url}/moderate/ops")
     assert page.locator("td.ok", has_text="online").count() >= 1
     assert page.locator("#ops-p50").inner_text().endswith(" s")
+    # The last hour as pictures: server-rendered SVG, a bar for the decisions just made.
+    for key in ("throughput", "latency", "queue-age"):
+        assert page.locator(f"#chart-{key} svg[role=img]").is_visible()
+    assert page.locator("#chart-throughput rect.bar").count() >= 1
+    assert page.locator("#chart-latency circle.dot").count() >= 1
     assert page.locator(f"tr:has-text('{dead_id}') button", has_text="Replay").is_visible()
     page.screenshot(path=str(shots / "ops.png"), full_page=True)
     page.locator(f"tr:has-text('{dead_id}') button", has_text="Replay").click()
