@@ -14,8 +14,6 @@ import click
 
 from civil.settings import Settings
 
-HUMAN_ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)sB %(M)sms'
-
 
 def _masked(url: str) -> str:
     parts = urlsplit(url)
@@ -85,7 +83,7 @@ def ready_state(settings: Settings, host: str, port: int) -> tuple[bool, str]:
 
 
 def for_terminal(commands: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The children's command lines for a person: no startup art, short access lines."""
+    """The children's command lines for a person: no startup art, no access log."""
     out = {}
     for name, command in commands.items():
         command = list(command)
@@ -93,8 +91,11 @@ def for_terminal(commands: dict[str, list[str]]) -> dict[str, list[str]]:
             # Celery's --quiet drops the ASCII-art banner; log lines stay.
             command.insert(command.index("celery") + 1, "--quiet")
         if "gunicorn" in command:
-            at = command.index("--access-logformat")
-            command[at + 1] = HUMAN_ACCESS_LOG_FORMAT
+            # No line per request: the workspace polls every 10 s and readiness probes come
+            # every few; intake and decisions have their own lines. JSON format keeps them.
+            for flag in ("--access-logfile", "--access-logformat"):
+                at = command.index(flag)
+                del command[at : at + 2]
             command += ["--log-level", "warning"]
         out[name] = command
     return out
