@@ -55,6 +55,9 @@ class Settings:
     port: int = 8000
     worker_metrics_port: int = 0
     log_level: str = "INFO"
+    # `json` (one object a line, for a log pipeline) or `human` (short lines for a person);
+    # empty: JSON, except `civil run` with a terminal on stderr, which uses `human`.
+    log_format: str = ""
     # Akismet comment-check waits this long for the worker's decision, then answers from the
     # rules alone (the comment stays queued and is decided as usual).
     akismet_deadline_seconds: float = 3.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli import db, deliveries, models, moderators, serve, sites, status
+from cli import db, deliveries, demo, listen, models, moderators, serve, sites, status
 
 
 @click.group()
@@ -22,6 +22,8 @@ civil.add_command(deliveries.group)
 civil.add_command(moderators.group)
 civil.add_command(models.group)
 civil.add_command(status.status)
+civil.add_command(listen.listen)
+civil.add_command(demo.demo)
 
 
 def main() -> None:

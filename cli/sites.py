@@ -8,6 +8,19 @@ import click
 
 from cli.common import fail, load_settings, open_database, print_json
 
+CALLBACK_HELP = (
+    "Where callbacks go: an https URL, or `listen` for the local `civil listen` receiver."
+)
+
+
+def callback_url_option(value: str | None) -> str | None:
+    """`listen` is the local receiver's fixed URL (the one loopback URL the guard allows)."""
+    if value == "listen":
+        from civil.delivery.netguard import LISTENER_URL
+
+        return LISTENER_URL
+    return value
+
 
 @click.group("sites")
 def group() -> None:
@@ -16,7 +29,7 @@ def group() -> None:
 
 @group.command("create")
 @click.option("--name", required=True)
-@click.option("--callback-url", default=None)
+@click.option("--callback-url", default=None, help=CALLBACK_HELP)
 @click.option("--policy", default=None, help="Policy JSON (thresholds, mode, word lists...).")
 def sites_create(name: str, callback_url: str | None, policy: str | None) -> None:
     """Create a site; prints {site_id, api_key, signing_secret} (the key is shown once)."""
@@ -28,7 +41,7 @@ def sites_create(name: str, callback_url: str | None, policy: str | None) -> Non
             creds = create_site(
                 session,
                 name=name,
-                callback_url=callback_url,
+                callback_url=callback_url_option(callback_url),
                 policy=json.loads(policy) if policy else None,
                 allow_private=settings.allow_private_callbacks,
             )
@@ -48,7 +61,7 @@ def sites_list() -> None:
 
 @group.command("update")
 @click.argument("site_id")
-@click.option("--callback-url", default=None)
+@click.option("--callback-url", default=None, help=CALLBACK_HELP)
 @click.option("--policy", default=None, help="Policy JSON merged over the current one.")
 def sites_update(site_id: str, callback_url: str | None, policy: str | None) -> None:
     """Change a site's callback URL (re-enables a disabled endpoint) or policy."""
@@ -59,7 +72,7 @@ def sites_update(site_id: str, callback_url: str | None, policy: str | None) -> 
             site = update_site(
                 session,
                 site_id,
-                callback_url=callback_url,
+                callback_url=callback_url_option(callback_url),
                 policy=json.loads(policy) if policy else None,
                 allow_private=load_settings().allow_private_callbacks,
             )

@@ -8,10 +8,12 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from civil.migrate import upgrade
 from civil.settings import Settings
+from cli.banner import banner, for_terminal, local_url, watch_startup
 
 ALL_QUEUES = "scoring,delivery,maintenance"
 # Access log lines as JSON, like every other log line Civil writes.
@@ -87,7 +89,8 @@ def beat_command(settings: Settings) -> list[str]:
         "workers.celery",
         "beat",
         "--loglevel",
-        "INFO",
+        # Beat's INFO lines are one "sending due task" every few seconds: bookkeeping.
+        "WARNING" if settings.log_level.upper() == "INFO" else settings.log_level,
         "--schedule",
         str(settings.data_dir / "celerybeat-schedule"),
     ]
@@ -123,6 +126,9 @@ def _fresh_metrics_dir(env: dict[str, str]) -> None:
 def run_all(settings: Settings, *, host: str, port: int, web_workers: int, concurrency: int) -> int:
     """Start everything, stop everything when one child exits or a signal arrives."""
     upgrade(settings)
+    if not settings.log_format:
+        # Short coloured lines for a person at a terminal, JSON lines for anything else.
+        settings = replace(settings, log_format="human" if sys.stderr.isatty() else "json")
     env = child_env(settings)
     _fresh_metrics_dir(env)
     commands = {
@@ -130,13 +136,11 @@ def run_all(settings: Settings, *, host: str, port: int, web_workers: int, concu
         "worker": worker_command(ALL_QUEUES, concurrency),
         "beat": beat_command(settings),
     }
+    if settings.log_format == "human":
+        commands = for_terminal(commands)
     children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}  # noqa: S603
-    print(
-        f"civil: API on http://{host}:{port} (pids "
-        + ", ".join(f"{n}={p.pid}" for n, p in children.items())
-        + ")",
-        flush=True,
-    )
+    base = local_url(host, port)
+    print(banner(settings, base, {n: p.pid for n, p in children.items()}), flush=True)
     stopping = {"signal": 0}
 
     def _stop(signum: int, _frame: object) -> None:
@@ -144,6 +148,12 @@ def run_all(settings: Settings, *, host: str, port: int, web_workers: int, concu
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    watch_startup(
+        settings,
+        host,
+        port,
+        lambda: bool(stopping["signal"]) or any(p.poll() is not None for p in children.values()),
+    )
     exited = ""
     while not stopping["signal"] and not exited:
         exited = next((n for n, p in children.items() if p.poll() is not None), "")

@@ -103,7 +103,9 @@ def deliver_event(self: Task, event_id: str) -> None:
         outcome = sender.deliver_event(db(), settings, event_id)
         if outcome.result != "skipped":
             DELIVERIES.labels(outcome.result).inc()
-            log.info(
+            # A delivered callback is bookkeeping; a failed or dead-lettered one is news.
+            log.log(
+                logging.DEBUG if outcome.result == "delivered" else logging.INFO,
                 "delivery %s",
                 outcome.result,
                 extra={"status_code": outcome.status_code, "error": outcome.error},

@@ -22,6 +22,13 @@ from civil.errors import CallbackRefused
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
+# `civil listen`, the local receiver for trying Civil on one machine, listens at exactly this
+# URL; it is the one loopback callback allowed without CIVIL_ALLOW_PRIVATE_CALLBACKS (any other
+# path, port or address on loopback is still refused). `--callback-url listen` stores it.
+LISTENER_HOST, LISTENER_PORT, LISTENER_PATH = "127.0.0.1", 8787, "/civil-listen"
+LISTENER_URL = f"http://{LISTENER_HOST}:{LISTENER_PORT}{LISTENER_PATH}"
+
+
 
 def _embedded(addr: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     """The IPv4 addresses an IPv6 address stands for (traffic to it reaches them)."""
@@ -52,6 +59,8 @@ def check_callback_url(url: str, *, allow_private: bool) -> list[str]:
     Called when a site is saved and again before every delivery, because DNS can change
     between the two (rebinding); a URL that now resolves inside is refused at send time.
     """
+    if url == LISTENER_URL:
+        return [LISTENER_HOST]
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise CallbackRefused("callback URL must be an absolute http(s) URL", {"url": url})

@@ -31,10 +31,12 @@ from civil.moderation import accounts as moderators
 from civil.moderation import actions, claims, queue, review
 from civil.moderation.accounts import Identity
 from civil.ops import throughput
+from civil.ops.series import last_hour_series
 from service.broker import send_deliveries
 from service.context import database, settings
 from service.errors import error_response
 from service.limits import limiter
+from service.moderate.charts import ops_charts
 
 bp = Blueprint(
     "moderate",
@@ -353,7 +355,8 @@ def ops() -> str:
     if not who().is_admin:
         abort(403, "The ops view is for admins.")
     overview = throughput.overview(database(), settings())
-    return render_template("ops.html", ops=overview)
+    charts = ops_charts(last_hour_series(database()))
+    return render_template("ops.html", ops=overview, charts=charts)
 
 
 @bp.post("/ops/deliveries/<event_id>/replay")

@@ -204,9 +204,6 @@ def test_review_approve_reject_bulk_and_ops_in_chromium(
     assert rude.locator("mark").count() >= 1
     assert "dumb" in " ".join(rude.locator("mark").all_inner_texts()).lower()
     assert page.locator(f"#item-{ids['kind']} blockquote.quote").is_visible()
-    page.set_viewport_size({"width": 1280, "height": 1500})
-    page.screenshot(path=str(shots / "queue.png"), full_page=False)
-    page.set_viewport_size({"width": 1280, "height": 1000})
     page.goto(f"{server.url}/moderate/comments/{ids['rude']}")
     assert "dumb" in " ".join(page.locator("p.content mark").all_inner_texts()).lower()
     assert page.locator("tr.crossed-hold", has_text="toxicity").count() >= 1
@@ -292,13 +289,17 @@ def test_review_approve_reject_bulk_and_ops_in_chromium(
     page.goto(f"{server.url}/moderate/ops")
     assert page.locator("td.ok", has_text="online").count() >= 1
     assert page.locator("#ops-p50").inner_text().endswith(" s")
+    # The last hour as pictures: server-rendered SVG, a bar for the decisions just made.
+    for key in ("throughput", "latency", "queue-age"):
+        assert page.locator(f"#chart-{key} svg[role=img]").is_visible()
+    assert page.locator("#chart-throughput rect.bar").count() >= 1
+    assert page.locator("#chart-latency circle.dot").count() >= 1
     assert page.locator(f"tr:has-text('{dead_id}') button", has_text="Replay").is_visible()
     page.screenshot(path=str(shots / "ops.png"), full_page=True)
     page.locator(f"tr:has-text('{dead_id}') button", has_text="Replay").click()
     page.locator("#status", has_text=f"Delivery {dead_id} queued again").wait_for()
     page.close()
     assert {p.name for p in shots.glob("*.png")} == {
-        "queue.png",
         "item.png",
         "bulk-dry-run.png",
         "ops.png",
@@ -337,4 +338,68 @@ def test_csrf_refusal_and_site_isolation_in_chromium(
     post_all(stack, site_b, [comment_body(id="b-2", content="Arrived while the page was open")])
     page.locator("#queue article.item", has_text="Arrived while").wait_for(timeout=25_000)
     assert page.locator("#queue-count").inner_text().startswith("2 comments")
+    page.close()
+
+
+def test_a_1080p_screen_shows_at_least_four_held_comments(
+    served: tuple[Stack, Server], browser: Any, shots: Path
+) -> None:
+    """Compact cards: comment, article, the crossed scores, reasons as chips, actions."""
+    stack, server = served
+    creds = stack.site(**POLICY)
+    texts = [
+        "The lanes on Main Street are fine, but nobody asked the shop owners about deliveries. "
+        "Loading bays should have been part of the plan from the start.",
+        "What a dumb article, the writer is clueless.",
+        "I cycle this route every day with two kids. It has been frightening for years, and "
+        "the painted lines did nothing. Physical separation is what makes the difference.",
+        "Seven to two is a landslide; the two no votes said they wanted a study first, which "
+        "the city already did in 2024.",
+        "Cheap bike parts! http://deals.example/1 http://deals.example/2",
+        "Will the lanes be cleared of snow in winter, or only the car lanes?",
+    ]
+    bodies = [
+        comment_body(
+            id=f"h-{n}",
+            content=text,
+            author={"id": f"u-h{n}", "name": f"Reader {n}", "ip": f"198.51.100.{n + 10}"},
+            inline_quote="The council voted 7-2 to build protected lanes." if n == 3 else None,
+            parent_id="h-0" if n == 2 else None,
+        )
+        for n, text in enumerate(texts)
+    ]
+    ids = post_all(stack, creds, bodies)
+    moderator(stack.db, "dense@example.org", [creds.site_id])
+
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    log_in(page, server.url, "dense@example.org")
+    assert page.locator("article.item").count() == len(texts)
+    visible = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#queue article.item')).filter(el => {
+            const r = el.getBoundingClientRect();
+            return r.top >= 0 && r.bottom <= window.innerHeight && r.width > 0;
+        }).length"""
+    )
+    page.screenshot(path=str(shots / "queue.png"), full_page=False)
+    assert visible >= 4, f"only {visible} whole cards fit on a 1920x1080 screen"
+
+    rude = page.locator(f"#item-{ids['h-1']}")
+    # On the card: reasons as chips, only the scores that crossed a threshold.
+    assert rude.locator(".chips .chip", has_text="toxic").first.is_visible()
+    assert 1 <= rude.locator(".score-top").count() <= 2
+    assert "toxicity" in rude.locator(".score-top").first.inner_text()
+    # The full table and the author's history are one click away.
+    table = rude.locator("section.scores table")
+    assert not table.is_visible() and not rude.locator("section.author").is_visible()
+    rude.locator("details.more summary").click()
+    assert table.is_visible() and rude.locator("section.author").is_visible()
+    assert table.locator("tbody tr").count() == 7  # six toxicity labels and spam
+
+    # The keyboard flow is unchanged: j selects the first card, a approves it.
+    page.goto(f"{server.url}/moderate")
+    page.keyboard.press("j")
+    assert page.evaluate("document.activeElement.id") == f"item-{ids['h-0']}"
+    page.keyboard.press("a")
+    page.locator("#status", has_text="Approved").wait_for()
+    assert status_of(stack, ids["h-0"]) == "approved"
     page.close()
