@@ -175,17 +175,20 @@ def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
         # One spam pass for the batch: the text model scores all comments in one call.
         spam = _spam(db, session, [(c, f) for c, _, f in staged]) if staged else []
         for (comment, policy, facts), (probability, explanation) in zip(staged, spam, strict=True):
+            masked = mask_quotes(
+                plain_text(comment.content, comment.content_type),
+                inline_quote=comment.inline_quote,
+                article_text=comment.article.text if comment.article else None,
+            )
+            # Word lists read the masked text too: quoting the article's "massacre" on a site
+            # that bans the word is citing the news, not using the word.
             hits = evaluate_rules(
                 policy,
                 content=comment.content,
                 content_type=comment.content_type,
                 honeypot=comment.honeypot,
                 facts=facts,
-            )
-            masked = mask_quotes(
-                plain_text(comment.content, comment.content_type),
-                inline_quote=comment.inline_quote,
-                article_text=comment.article.text if comment.article else None,
+                words_text=masked.text,
             )
             job = Job(comment.id, comment.revision, masked.text, policy, hits, probability)
             job.spam_explanation = explanation
