@@ -42,6 +42,7 @@ def test_window_spans_cover_the_text_and_overlap():
         assert e1 - s2 >= 60
     assert all(end - start <= WINDOW_CHARS for start, end in spans)
     assert window_spans("short") == [(0, 5)]
+    assert window_spans(NEWS * 10) == [(0, len(NEWS) * 10)]  # under 2,000 characters: whole
 
 
 @pytest.mark.parametrize("position", [0.0, 0.15, 0.5, 0.85, 1.0])
