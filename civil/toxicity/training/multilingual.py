@@ -55,7 +55,9 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "multilingual"
 LANGUAGES = ("de", "fr", "ar", "pt", "zh", "tr", "da")
 CONFIG = FeatureConfig(word_bits=18, char_bits=20, char_min=1, char_max=5, word_bigrams=True)
-C_GRID = (0.5, 1.0, 2.0)
+# 1.0 and 2.0 took over 9 minutes each to fit on two shared cores; 0.5 gave mean valid AUC
+# 0.826 (the only value tried for the shipped model).
+C_GRID = (0.5,)
 MLMA_TOXIC = {"offensive", "hateful", "abusive", "disrespectful", "fearful"}
 
 Example = tuple[str, int, str, str]  # text, label, language, part ("train" | "test")

@@ -107,3 +107,24 @@ def test_unsupported_language_is_held_with_its_reason_and_a_site_may_approve(db,
     decision = run("Привет всем!")  # another text: a repeat would be held as spam
     assert decision["action"] == "approve", decision["reasons"]
     assert "language_unsupported" in [r["code"] for r in decision["reasons"]]
+
+
+def test_shipped_router_scores_german_with_the_multilingual_model():
+    from civil.toxicity.language import LanguageRouter as Router
+    from civil.toxicity.loader import load_scorer
+
+    scorer = load_scorer("linear", MODELS)
+    from civil.toxicity.linear import LinearToxicityModel
+
+    multi = LinearToxicityModel.load(MODELS / "multilingual")
+    router = Router(scorer, multi, LanguageDetector())
+    clean, toxic, english = router.score_batch_routed(
+        [
+            "Ich finde, der Stadtrat hat beim Haushalt gute Arbeit geleistet.",
+            "Du bist ein dummes Arschloch, halt endlich die Fresse.",
+            "I think the council did good work on the budget.",
+        ]
+    )
+    assert (clean.language, clean.model) == ("de", "multilingual-linear")
+    assert toxic.scores["toxicity"] > clean.scores["toxicity"] + 0.3
+    assert english.model == "linear" and set(clean.scores) == {"toxicity"}
