@@ -15,6 +15,7 @@ marked unsupported, which the policy turns into a ``language_unsupported`` hold 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,25 @@ CANDIDATES = (
 MIN_LETTERS = 12
 MIN_CONFIDENCE = 0.5
 MULTILINGUAL_DIR = "multilingual"
+
+
+# English function words: a plain-ASCII text made largely of them is English without asking
+# the detector (which costs ~1.4 ms a comment; most comments are English).
+_ENGLISH_WORDS = frozenset(
+    "the a an and or but is are was were be been to of in on at for with that this it you "
+    "your i me my we our they them their he she his her not no do does did have has had "
+    "what who why how if so just like can will would should all about from there".split()
+)
+_WORD_RE = re.compile(r"[a-z']+")
+
+
+def looks_english(text: str) -> bool:
+    """Plain ASCII with at least a quarter (and three) English function words."""
+    if not text.isascii():
+        return False
+    words = _WORD_RE.findall(text.lower())
+    hits = sum(word in _ENGLISH_WORDS for word in words)
+    return hits >= 3 and hits * 4 >= len(words)
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,8 @@ class LanguageDetector:
         """The language of ``text`` (already normalised), or ``und``."""
         if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
             return Detected(UNDETERMINED, 0.0)
+        if looks_english(text):
+            return Detected(ENGLISH, 1.0)
         values = self._build().compute_language_confidence_values(text)
         if not values or values[0].value < self.min_confidence:
             return Detected(UNDETERMINED, float(values[0].value) if values else 0.0)

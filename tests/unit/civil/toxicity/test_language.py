@@ -128,3 +128,17 @@ def test_shipped_router_scores_german_with_the_multilingual_model():
     assert (clean.language, clean.model) == ("de", "multilingual-linear")
     assert toxic.scores["toxicity"] > clean.scores["toxicity"] + 0.3
     assert english.model == "linear" and set(clean.scores) == {"toxicity"}
+
+
+def test_plain_english_skips_the_detector():
+    from civil.toxicity.language import looks_english
+
+    assert looks_english("I think the council was wrong about the new bridge.")
+    assert not looks_english("Du bist ein kompletter Idiot und solltest still sein.")
+    assert not looks_english("Tu es vraiment un idiot, tais-toi maintenant.")
+    assert not looks_english("Jeg tror det vil vaere dejligt, men jeg vil have det svaert.")
+    detector = LanguageDetector()
+    detector._build = None  # type: ignore[method-assign,assignment]  # must not be needed
+    assert detector.detect("What is the point of this article if you do not cite it?") == Detected(
+        "en", 1.0
+    )
