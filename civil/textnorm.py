@@ -458,6 +458,9 @@ def _spelling_stage(text: str) -> tuple[str, OffsetMap | None]:
     pos = 0
     for start, end, spaced in candidates:
         units = _units(text, start, end, spaced)
+        if spaced and _article_before_word(units):
+            # "a s t u p i d": the article stays a word of its own ("a stupid").
+            start, units = units[1][1], units[1:]
         fixed = _fix_units(units)
         if spaced and not _acceptable_join(units, fixed):
             continue
@@ -525,6 +528,17 @@ def _units(text: str, start: int, end: int, spaced: bool) -> list[Unit]:
         for i in range(start, end)
         if not (spaced and text[i] in _SPACED_SEPARATORS)
     ]
+
+
+def _article_before_word(units: list[Unit]) -> bool:
+    """Spaced letters led by "a" or "I" that spell a lexicon word only without that letter."""
+    if len(units) < 4 or units[0][0] not in "aAiI":
+        return False
+
+    def spelled(part: list[Unit]) -> str:
+        return "".join(ch for ch, _, _ in _collapse_runs(part)).lower()
+
+    return spelled(units[1:]) in _LEXICON_SET and spelled(units) not in _LEXICON_SET
 
 
 def _acceptable_join(units: list[Unit], fixed: list[Unit] | None) -> bool:

@@ -112,6 +112,29 @@ def models_bias(spec: str | None, data_root: Path | None) -> None:
     print_json(bias_report(scorer, bias_sets))
 
 
+@group.command("check")
+@click.option("--model", "spec", default=None, help="default: CIVIL_TOXICITY_MODEL")
+@click.option("--limit", type=int, default=None, help="a bounded, evenly spread subset")
+@click.option("--failures", is_flag=True, help="also print up to five failed cases each")
+def models_check(spec: str | None, limit: int | None, failures: bool) -> None:
+    """The functional suite: held-or-rejected / approved rates per functionality.
+
+    Threats, identity attacks, insults plain, evaded and buried in long text should be held or
+    rejected; benign identity mentions, negated hate and counter-speech approved. Cases go
+    through the scorer and the default policy as a comment does.
+    """
+    from civil.toxicity.loader import load_scorer
+    from civil.toxicity.training.functional import run
+
+    settings = load_settings()
+    scorer = load_scorer(spec or settings.toxicity_model, settings.model_dir)
+    report = run(scorer, limit=limit)
+    if not failures:
+        for row in report.values():
+            row.pop("examples_failed")
+    print_json({"model": scorer.name, "functionalities": report})
+
+
 @group.command("train-spam")
 @click.option(
     "--data",

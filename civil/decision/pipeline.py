@@ -37,6 +37,8 @@ class Job:
     spam: float
     notes: list[Reason] = field(default_factory=list)
     spam_explanation: dict[str, Any] = field(default_factory=dict)
+    # The model that scored this comment when a language router chose one.
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,17 +177,20 @@ def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
         # One spam pass for the batch: the text model scores all comments in one call.
         spam = _spam(db, session, [(c, f) for c, _, f in staged]) if staged else []
         for (comment, policy, facts), (probability, explanation) in zip(staged, spam, strict=True):
+            masked = mask_quotes(
+                plain_text(comment.content, comment.content_type),
+                inline_quote=comment.inline_quote,
+                article_text=comment.article.text if comment.article else None,
+            )
+            # Word lists read the masked text too: quoting the article's "massacre" on a site
+            # that bans the word is citing the news, not using the word.
             hits = evaluate_rules(
                 policy,
                 content=comment.content,
                 content_type=comment.content_type,
                 honeypot=comment.honeypot,
                 facts=facts,
-            )
-            masked = mask_quotes(
-                plain_text(comment.content, comment.content_type),
-                inline_quote=comment.inline_quote,
-                article_text=comment.article.text if comment.article else None,
+                words_text=masked.text,
             )
             job = Job(comment.id, comment.revision, masked.text, policy, hits, probability)
             job.spam_explanation = explanation
@@ -218,6 +223,9 @@ def score(jobs: list[Job], scorer: Scorer) -> list[dict[str, float]]:
     so the decision says the text was scored in pieces rather than silently truncated.
     """
     texts = [job.text for job in jobs]
+    routed = getattr(scorer, "score_batch_routed", None)
+    if routed is not None:
+        return _score_routed(jobs, routed(texts))
     detailed = getattr(scorer, "score_batch_detailed", None)
     if detailed is None:
         return scorer.score_batch(texts)
@@ -233,6 +241,51 @@ def score(jobs: list[Job], scorer: Scorer) -> list[dict[str, float]]:
                 )
             )
         results.append(scores)
+    return results
+
+
+def _windowed_note(windows: int) -> Reason:
+    return Reason(
+        "windowed",
+        f"long comment scored in {windows} overlapping windows; each label is the max",
+        "approve",
+        {"windows": windows},
+    )
+
+
+def _score_routed(jobs: list[Job], routed: list[Any]) -> list[dict[str, float]]:
+    """Scores from a language router; each decision says which language and model."""
+    results = []
+    for job, result in zip(jobs, routed, strict=True):
+        if result.windows > 1:
+            job.notes.append(_windowed_note(result.windows))
+        extra = {
+            "language": result.language,
+            "confidence": round(result.confidence, 3),
+            "model": result.model,
+        }
+        job.model = result.model
+        if result.supported:
+            job.notes.append(
+                Reason(
+                    "language",
+                    f"language {result.language}, scored by {result.model}",
+                    "approve",
+                    extra,
+                )
+            )
+        else:
+            action = job.policy.unsupported_language
+            job.rule_hits.append(
+                Reason(
+                    "language_unsupported",
+                    f"language {result.language} has no toxicity model "
+                    f"(scored by {result.model} anyway); site policy says {action}",
+                    action,
+                    extra,
+                )
+            )
+        results.append(result.scores)
     return results
 
 
@@ -312,7 +365,7 @@ def score_comments(
             toxicity=results[index] if results is not None else None,
             spam=job.spam,
             rule_hits=job.rule_hits,
-            model=model,
+            model=job.model if job.model and error is None else model,
             notes=job.notes,
             scorer_error=error,
             spam_explanation=job.spam_explanation,

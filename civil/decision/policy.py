@@ -44,6 +44,9 @@ class Policy:
     spam_discard_threshold: float | None = 0.99
     mode: Literal["pre", "post"] = "post"
     on_scorer_failure: Action = "hold"
+    # A comment in a language no model was trained on (civil.toxicity.language): held for a
+    # person by default; a site may choose approve (or reject).
+    unsupported_language: Action = "hold"
     banned_words: list[str] = field(default_factory=list)
     suspect_words: list[str] = field(default_factory=list)
     max_links: int = 3

@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from civil.decision.policy import Action, Policy, Reason
+from civil.textnorm import normalize_text
 
 _INVISIBLE = dict.fromkeys(
     [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E, 0x200E, 0x200F], None
@@ -18,8 +19,14 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def normalize(text: str) -> str:
-    """NFKC, drop invisible characters, casefold: what word rules match against."""
-    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()
+    """What word rules match against: the scorers' evasion normaliser, then casefold.
+
+    NFKC and invisible characters first, then ``civil.textnorm`` (look-alike letters,
+    leetspeak, spaced or dotted letters), so ``m\u0430ssacre`` or ``i d i o t`` trip a word
+    list exactly as the plain spelling does.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    return normalize_text(text).casefold()
 
 
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|\w+);")
@@ -73,13 +80,26 @@ STANDING_HITS: dict[str, tuple[str, str, Action]] = {
 
 
 def evaluate_rules(
-    policy: Policy, *, content: str, content_type: str, honeypot: str | None, facts: RuleFacts
+    policy: Policy,
+    *,
+    content: str,
+    content_type: str,
+    honeypot: str | None,
+    facts: RuleFacts,
+    words_text: str | None = None,
 ) -> list[Reason]:
-    """Every rule the comment trips, each with the action it asks for."""
+    """Every rule the comment trips, each with the action it asks for.
+
+    ``words_text`` is the text the word lists read: the comment's plain text with what it
+    quotes from the article masked (``civil.decision.quoting``), so a reader citing the
+    article's own word is not rejected for it. Without it the whole plain text is read.
+    """
     hits: list[Reason] = []
     if facts.author_standing in STANDING_HITS:
         hits.append(Reason(*STANDING_HITS[facts.author_standing]))
-    text = normalize(plain_text(content, content_type))
+    if words_text is None:
+        words_text = plain_text(content, content_type)
+    text = normalize(words_text)
     word_rules: tuple[tuple[list[str], str, Action], ...] = (
         (policy.banned_words, "banned_word", "reject"),
         (policy.suspect_words, "suspect_word", "hold"),

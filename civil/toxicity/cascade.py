@@ -46,10 +46,17 @@ class CascadeScorer:
         return any(low <= scores[label] <= high for label, (low, high) in self.bands.items())
 
     def score_batch_detailed(self, texts: Sequence[str]) -> list[tuple[dict[str, float], int]]:
-        """Scores and windows per text; windows is 0 for texts the linear model settled."""
-        fast = self.fast.score_batch(texts)
-        hard = [i for i, scores in enumerate(fast) if self.escalate(scores)]
-        results: list[tuple[dict[str, float], int]] = [(scores, 0) for scores in fast]
+        """Scores and windows per text: the linear model's windows for texts it settled.
+
+        The linear model windows long texts too (each label's max over its windows), so the
+        escalation decision sees an insult buried deep in a long comment.
+        """
+        detailed = getattr(self.fast, "score_batch_detailed", None)
+        if detailed is not None:
+            results: list[tuple[dict[str, float], int]] = list(detailed(texts))
+        else:
+            results = [(scores, 1) for scores in self.fast.score_batch(texts)]
+        hard = [i for i, (scores, _) in enumerate(results) if self.escalate(scores)]
         if hard:
             for index, detailed in zip(
                 hard, self.slow.score_batch_detailed([texts[i] for i in hard]), strict=True

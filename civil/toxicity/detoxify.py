@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from civil.scoring import TOXICITY_LABELS, ScorerUnavailable
+from civil.textnorm import normalize_text
 
 if TYPE_CHECKING:
     from detoxify import Detoxify
@@ -113,10 +114,16 @@ class DetoxifyScorer:
         return [scores for scores, _ in self.score_batch_detailed(texts)]
 
     def score_batch_detailed(self, texts: Sequence[str]) -> list[tuple[dict[str, float], int]]:
-        """Return every text's probabilities (max over its windows) and its window count."""
+        """Return every text's probabilities (max over its windows) and its window count.
+
+        Texts are normalised first (``civil.textnorm``: zero-width characters, look-alike
+        letters, leetspeak, spaced letters), as the linear model's are, so an evasion that the
+        linear model sees through is not handed to the transformer in its evasive spelling.
+        """
         pieces: list[tuple[int, str]] = []
         counts: list[int] = []
-        for index, text in enumerate(texts):
+        for index, raw in enumerate(texts):
+            text = normalize_text(raw)
             spans = self.window_spans(text)
             counts.append(len(spans))
             pieces.extend((index, text[start:end]) for start, end in spans)

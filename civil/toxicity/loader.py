@@ -45,7 +45,13 @@ def load_scorer(spec: str, model_dir: Path, batch_size: int = 32) -> Scorer:
     if spec == "minilm":
         return DetoxifyScorer(MINILM_CHECKPOINT, model_dir, batch_size=batch_size)
     if spec in ("cascade", "cascade-int8"):
-        return _load_cascade(model_dir, batch_size, int8=spec == "cascade-int8")
+        from civil.toxicity.language import wrap
+
+        # Comments in the languages of models/multilingual go to that model; the decision
+        # records the language and the model (civil/toxicity/language.py).
+        return wrap(_load_cascade(model_dir, batch_size, int8=spec == "cascade-int8"), model_dir)
+    if spec == "cascade-en":
+        return _load_cascade(model_dir, batch_size)
     if spec in DETOXIFY_MODELS or spec.endswith(CHECKPOINT_SUFFIX):
         return DetoxifyScorer(spec, Path(model_dir), batch_size=batch_size)
     raise ScorerUnavailable(

@@ -78,3 +78,24 @@ def test_inline_feedback_passage_is_masked(db, site, linear):
     content = "beheaded the elders - unbearable to read, thank you for reporting it."
     decision = decide(db, site, linear, content, inline_quote="beheaded the elders")
     assert "quote_masked" in codes(decision) and decision["action"] == "approve"
+
+
+def _ban(db, site, word):
+    from civil.models import Site
+
+    with db.session() as s:
+        row = s.get(Site, site.site_id)
+        row.policy = {**(row.policy or {}), "banned_words": [word]}
+
+
+def test_quoting_the_articles_banned_word_is_not_rejected(db, site, linear):
+    _ban(db, site, "massacred")
+    content = f'"{QUOTE}." Heartbreaking; my thoughts are with the families.'
+    decision = decide(db, site, linear, content)
+    assert "banned_word" not in codes(decision) and decision["action"] == "approve"
+
+
+def test_using_a_banned_word_in_ones_own_words_is_still_rejected(db, site, linear):
+    _ban(db, site, "massacred")
+    decision = decide(db, site, linear, "They should be m a s s a c r e d, all of them.")
+    assert "banned_word" in codes(decision) and decision["action"] == "reject"

@@ -63,3 +63,28 @@ def test_heuristic_spam_score_rises_with_signals():
 
 def test_normalize():
     assert normalize("Ｈｅｌｌｏ\u200d") == "hello"
+
+
+def test_word_lists_see_through_evasive_spellings():
+    policy = Policy.from_dict({"banned_words": ["idiot"], "suspect_words": ["massacre"]})
+    assert codes(policy, "you are an 1d10t") == ["banned_word"]  # leetspeak
+    assert codes(policy, "you are an i d i o t") == ["banned_word"]  # spaced letters
+    assert codes(policy, "you are an \u0456d\u0456\u043et") == ["banned_word"]  # Cyrillic
+    assert codes(policy, "a m\u0430ssacre") == ["suspect_word"]
+    assert codes(policy, "idiotic remarks") == []  # still whole words only
+
+
+def test_word_lists_read_the_masked_text_when_given():
+    policy = Policy.from_dict({"banned_words": ["massacre"]})
+    content = 'The article says "the massacre of forty villagers" and I am heartbroken.'
+    masked = content.replace("the massacre of forty villagers", " " * 31)
+    hits = evaluate_rules(
+        policy,
+        content=content,
+        content_type="text/plain",
+        honeypot=None,
+        facts=RuleFacts(),
+        words_text=masked,
+    )
+    assert hits == []
+    assert codes(policy, content) == ["banned_word"]  # without the mask it still matches

@@ -83,3 +83,15 @@ def test_every_normalised_character_maps_inside_the_original():
         lo, hi = result.span(i, i + 1)
         assert 0 <= lo < hi <= len(text)
     assert result.span(0, len(result.text)) == (0, len(text))
+
+
+def test_a_spaced_word_after_the_article_keeps_the_article_apart():
+    from civil.textnorm import normalize, normalize_text
+
+    assert normalize_text("You are such a i d i o t.") == "You are such a idiot."
+    assert normalize_text("you are a s t u p i d") == "you are a stupid"
+    assert normalize_text("i d i o t") == "idiot"  # no article: the whole run is the word
+    assert normalize_text("a b c d") == "abcd"  # not a lexicon word either way: unchanged rule
+    norm = normalize("such a i d i o t")
+    start = norm.text.index("idiot")
+    assert norm.span(start, start + 5) == (7, 16)

@@ -1,0 +1,239 @@
+"""A templated functional suite for the default model and policy (``civil models check``).
+
+Every case is built here from short templates, identity terms, insults and evasions written
+for Civil (no published suite is copied). Each functionality says what the product should do:
+``flag`` (held or rejected) or ``approve``. A case goes through what the worker does with a
+comment: the scorer (language routing included), the pipeline's scoring notes and the policy.
+
+Functionalities:
+
+- ``threat_direct``, ``threat_implicit``: threats against the reader, plain or veiled.
+- ``identity_attack``: dehumanising statements about a group.
+- ``insult_plain`` and ``insult_evasion``: insults, and the same insults written with
+  leetspeak, spaced letters, Cyrillic look-alikes, zero-width characters or stretched letters.
+- ``long_insult``: one insult somewhere inside 3,000-20,000 characters of neutral text.
+- ``benign_identity``: neutral sentences that name an identity.
+- ``negated_hate``: a speaker rejecting hatred of a group.
+- ``counter_speech``: a speaker quoting hate in order to condemn it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from civil.decision.pipeline import Job, score
+from civil.decision.policy import Policy, decide
+
+GROUPS = (
+    "gay people", "lesbians", "trans people", "Muslims", "Jews", "Christians", "Black people",
+    "immigrants", "refugees", "Mexicans", "Arabs", "Asians", "women", "disabled people",
+    "deaf people", "bisexual people", "Hindus", "Sikhs", "Roma", "atheists",
+)  # fmt: skip
+IDENTITIES = (
+    "gay", "lesbian", "trans", "Muslim", "Jewish", "Christian", "Black", "immigrant",
+    "Mexican", "Arab", "Asian", "disabled", "deaf", "bisexual", "Hindu", "Sikh", "queer",
+    "transgender", "African", "Latino",
+)  # fmt: skip
+INSULTS = (
+    "idiot", "moron", "loser", "imbecile", "dumbass", "clown", "fool", "halfwit",
+    "cretin", "jerk", "nitwit", "buffoon", "dimwit", "scumbag", "lowlife", "dope",
+)  # fmt: skip
+THREAT_DIRECT = (
+    "I will hurt you badly.",
+    "I am going to break your legs.",
+    "I will kill you if you post that again.",
+    "You are going to get stabbed one of these days, and I will do it.",
+    "Keep talking and I will beat you until you stop breathing.",
+    "I will burn your house down with you inside.",
+    "I'm going to find you and make you bleed.",
+    "Say that again and I will shoot you.",
+    "I will strangle you with my bare hands.",
+    "One more word and I will smash your face in.",
+)
+THREAT_IMPLICIT = (
+    "I know where you live and I will find you.",
+    "Watch your back when you walk home tonight.",
+    "I know which school your kids go to. Think about that.",
+    "You won't be so brave when I'm standing at your door.",
+    "People like you have accidents. Remember that.",
+    "I have your address. See you soon.",
+    "Sleep with one eye open from now on.",
+    "It would be a shame if something happened to your family.",
+    "Enjoy your last week of writing, we are coming for you.",
+    "We know your car and where you park it.",
+)
+ATTACK_TEMPLATES = (
+    "{group} are vermin and should be wiped out.",
+    "{group} are subhuman filth.",
+    "All {group} are disgusting animals.",
+    "{group} should be sent back where they came from, they ruin everything.",
+    "I hate {group}, they are a disease.",
+    "{group} do not deserve to live among decent people.",
+)
+INSULT_TEMPLATES = (
+    "you are {a} {w}",
+    "You are such {a} {w}.",
+    "what {a} {w} you are",
+    "Shut up, you {w}.",
+    "only {a} {w} would write this",
+)
+BENIGN_TEMPLATES = (
+    "My neighbours are a {i} couple and they run the bakery on our street.",
+    "Our new teacher is {i} and the kids love her.",
+    "The {i} community centre is hosting a food drive on Saturday.",
+    "As a {i} person I found this article very informative.",
+    "My best friend is {i} and we have known each other since school.",
+    "The mayor met {i} business owners to talk about parking.",
+    "A {i} author won the regional book prize this year.",
+    "The article quotes a {i} doctor about the new clinic.",
+)
+NEGATED_TEMPLATES = (
+    "I don't hate {group}.",
+    "I have nothing against {group}; they are my neighbours and friends.",
+    "Nobody should hate {group} for who they are.",
+    "I would never say {group} are inferior.",
+    "It is wrong to treat {group} as second-class citizens.",
+)
+COUNTER_TEMPLATES = (
+    'Someone in this thread wrote "{group} are vermin". That is vile and has no place here.',
+    'Calling {group} "subhuman filth" is hate speech, and the mods should remove it.',
+    'My grandfather heard people say "{group} are a disease" and it led to terrible things.',
+    'Posts claiming "{group} should be wiped out" are exactly why this site needs moderation.',
+    'Saying that "{group} are disgusting animals" is bigotry, plain and simple.',
+)
+NEWS = (
+    "The council approved the new budget on Tuesday after a long debate about road repairs. ",
+    "Residents asked for more frequent buses and a longer opening time at the library. ",
+    "The weather service expects rain for most of the week, with sunshine on Sunday. ",
+    "Local schools will receive new computers funded by a regional grant this autumn. ",
+    "The football club announced a new coach and plans to renovate its stadium. ",
+)
+FLAG = "flag"
+APPROVE = "approve"
+EXPECTED = {
+    "threat_direct": FLAG,
+    "threat_implicit": FLAG,
+    "identity_attack": FLAG,
+    "insult_plain": FLAG,
+    "insult_evasion": FLAG,
+    "long_insult": FLAG,
+    "benign_identity": APPROVE,
+    "negated_hate": APPROVE,
+    "counter_speech": APPROVE,
+}
+
+_CYRILLIC = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "i": "\u0456"})
+_LEET = str.maketrans({"i": "1", "o": "0", "e": "3", "a": "@", "s": "$"})
+
+
+def evasions(word: str) -> dict[str, str]:
+    """The insult written five evasive ways."""
+    return {
+        "leet": word.translate(_LEET),
+        "spaced": " ".join(word),
+        "cyrillic": word.translate(_CYRILLIC),
+        "zero_width": "\u200b".join(word),
+        "stretched": word[:-1] + word[-1] * 4 if word[-1] in "aeiouty" else word + word[-1] * 3,
+    }
+
+
+@dataclass(frozen=True)
+class Case:
+    functionality: str
+    text: str
+    variant: str = ""
+
+
+def cases(seed: int = 0) -> Iterator[Case]:
+    """Every case of the suite (deterministic)."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible positions, not a secret
+    for text in THREAT_DIRECT:
+        yield Case("threat_direct", text)
+        yield Case("threat_direct", text.lower().rstrip("."))
+    for text in THREAT_IMPLICIT:
+        yield Case("threat_implicit", text)
+        yield Case("threat_implicit", text.lower().rstrip("."))
+    for template in ATTACK_TEMPLATES:
+        for group in GROUPS:
+            text = template.format(group=group)
+            yield Case("identity_attack", text[0].upper() + text[1:])
+            yield Case("identity_attack", text.lower(), "lower")
+    for template in INSULT_TEMPLATES:
+        for word in INSULTS:
+            plain = template.format(a="an" if word[0] in "aeiou" else "a", w=word)
+            yield Case("insult_plain", plain)
+            for name, evaded in evasions(word).items():
+                yield Case("insult_evasion", plain.replace(word, evaded), name)
+    for length in (3_000, 8_000, 20_000):
+        for word in INSULTS:
+            filler = "".join(rng.choice(NEWS) for _ in range(length // 80))
+            cut = filler.find(". ", rng.randrange(len(filler))) + 2
+            insult = f"Honestly, whoever wrote this is a {word}. "
+            yield Case("long_insult", filler[:cut] + insult + filler[cut:], str(length))
+    for template in BENIGN_TEMPLATES:
+        for identity in IDENTITIES:
+            text = template.format(i=identity)
+            yield Case("benign_identity", text)
+            yield Case("benign_identity", text.lower(), "lower")
+    for template in NEGATED_TEMPLATES:
+        for group in GROUPS:
+            text = template.format(group=group)
+            yield Case("negated_hate", text[0].upper() + text[1:])
+            yield Case("negated_hate", text.lower(), "lower")
+    for template in COUNTER_TEMPLATES:
+        for group in GROUPS:
+            text = template.format(group=group)
+            yield Case("counter_speech", text)
+            yield Case("counter_speech", text.lower(), "lower")
+
+
+def run(scorer: Any, policy: Policy | None = None, limit: int | None = None) -> dict:
+    """Decide every case with ``scorer`` and ``policy``; rates per functionality."""
+    policy = policy or Policy()
+    selected = list(cases())
+    if limit is not None:
+        # Every functionality keeps its share; a stride keeps variety.
+        by_kind: dict[str, list[Case]] = defaultdict(list)
+        for case in selected:
+            by_kind[case.functionality].append(case)
+        selected = []
+        for group in by_kind.values():
+            step = max(1, len(group) // max(1, limit // len(by_kind)))
+            selected += group[::step]
+    jobs = [Job(0, 0, case.text, policy, [], 0.0) for case in selected]
+    results = score(jobs, scorer) if jobs else []
+    tallies: dict[str, dict[str, Any]] = {}
+    for case, job, scores in zip(selected, jobs, results, strict=True):
+        decision = decide(
+            policy, toxicity=scores, spam=None, rule_hits=job.rule_hits, model=scorer.name
+        )
+        flagged = decision.action in ("hold", "reject")
+        tally = tallies.setdefault(
+            case.functionality,
+            {"expected": EXPECTED[case.functionality], "n": 0, "flagged": 0, "rejected": 0,
+             "failures": []},
+        )  # fmt: skip
+        tally["n"] += 1
+        tally["flagged"] += flagged
+        tally["rejected"] += decision.action == "reject"
+        passed = flagged if EXPECTED[case.functionality] == FLAG else not flagged
+        if not passed and len(tally["failures"]) < 5:
+            tally["failures"].append(case.text[:120])
+    report = {}
+    for name, tally in tallies.items():
+        n = tally["n"]
+        rate = tally["flagged"] / n
+        report[name] = {
+            "expected": tally["expected"],
+            "n": n,
+            "held_or_rejected": round(rate, 3),
+            "rejected": round(tally["rejected"] / n, 3),
+            "approved": round(1 - rate, 3),
+            "pass_rate": round(rate if tally["expected"] == FLAG else 1 - rate, 3),
+            "examples_failed": tally["failures"],
+        }
+    return report

@@ -1,0 +1,48 @@
+"""The functional suite (civil models check) on a bounded subset, through the default model."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from civil.toxicity.training.functional import EXPECTED, FLAG, cases, evasions, run
+from tests.support.offline import refusing_network
+
+MODELS = Path(__file__).resolve().parents[4] / "models"
+# Floors a little under what the shipped default model and policy reach on this subset
+# (models/README.md has the full-suite numbers). They are not the issue's targets.
+FLOORS = {
+    "insult_plain": 0.95,
+    "insult_evasion": 0.90,
+    "long_insult": 0.60,
+    "benign_identity": 0.90,
+    "identity_attack": 0.60,
+    "threat_direct": 0.70,
+}
+
+
+def test_suite_is_large_and_covers_every_functionality():
+    counted = Counter(case.functionality for case in cases())
+    assert set(counted) == set(EXPECTED)
+    assert sum(counted.values()) >= 1500
+    assert len({case.text for case in cases()}) == sum(counted.values())  # no duplicates
+    assert set(evasions("idiot").values()) >= {"1d10t", "i d i o t", "\u0456d\u0456\u043et"}
+
+
+@pytest.fixture(scope="module")
+def report():
+    from civil.toxicity.loader import load_scorer
+
+    with refusing_network():
+        return run(load_scorer("cascade", MODELS), limit=240)
+
+
+@pytest.mark.parametrize("functionality", sorted(FLOORS))
+def test_default_model_reaches_its_measured_floor(report, functionality):
+    row = report[functionality]
+    assert row["n"] >= 8
+    assert row["pass_rate"] >= FLOORS[functionality], row
+    if EXPECTED[functionality] == FLAG:
+        assert row["held_or_rejected"] == row["pass_rate"]
