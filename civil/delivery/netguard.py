@@ -29,7 +29,6 @@ LISTENER_HOST, LISTENER_PORT, LISTENER_PATH = "127.0.0.1", 8787, "/civil-listen"
 LISTENER_URL = f"http://{LISTENER_HOST}:{LISTENER_PORT}{LISTENER_PATH}"
 
 
-
 def _embedded(addr: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     """The IPv4 addresses an IPv6 address stands for (traffic to it reaches them)."""
     out = [v4 for v4 in (addr.ipv4_mapped, addr.sixtofour) if v4 is not None]
@@ -113,18 +112,36 @@ class PinnedAdapter(HTTPAdapter):
 MAX_ADDRESSES = 2
 
 
-def pinned_post(addresses: list[str]) -> Callable[..., requests.Response]:
+def pinned_session(address: str) -> requests.Session:
+    """A session whose every connection goes to ``address`` (a checked one)."""
+    session = requests.Session()
+    # A proxy from the environment would resolve the name again itself.
+    session.trust_env = False
+    adapter = PinnedAdapter(address.split("%")[0])
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def pinned_post(
+    addresses: list[str], session_of: Callable[[str], requests.Session] | None = None
+) -> Callable[..., requests.Response]:
     """A `requests.post` that connects only to `addresses` (checked ones), trying each in turn.
 
     The next address is tried only when no connection could be made to one (as a client
     would across a name's A and AAAA answers); any later failure is the caller's.
+    ``session_of(address)`` gives a kept-alive pinned session to reuse; without it each post
+    opens and closes its own.
     """
 
     def post(url: str, **kwargs: Any) -> requests.Response:
         failure: requests.exceptions.ConnectionError | None = None
         for address in addresses[:MAX_ADDRESSES]:
             try:
-                return _post_to(address, url, **kwargs)
+                if session_of is not None:
+                    return session_of(address).post(url, **kwargs)
+                with pinned_session(address) as session:
+                    return session.post(url, **kwargs)
             except requests.exceptions.ConnectionError as exc:
                 if not _never_connected(exc):
                     raise
@@ -132,16 +149,6 @@ def pinned_post(addresses: list[str]) -> Callable[..., requests.Response]:
         raise failure or requests.exceptions.ConnectionError("no address to connect to")
 
     return post
-
-
-def _post_to(address: str, url: str, **kwargs: Any) -> requests.Response:
-    with requests.Session() as session:
-        # A proxy from the environment would resolve the name again itself.
-        session.trust_env = False
-        adapter = PinnedAdapter(address.split("%")[0])
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        return session.post(url, **kwargs)
 
 
 def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
 from civil.db import Database
-from civil.delivery.netguard import check_callback_url, pinned_post
+from civil.delivery.netguard import check_callback_url, pinned_post, pinned_session
 from civil.errors import CallbackRefused
 from civil.models import DeliveryAttempt, Event, Site, utcnow
 from civil.settings import Settings
@@ -86,21 +86,22 @@ def _claim(session: Session, event_id: str, lease: timedelta) -> bool:
     return claimed.rowcount == 1  # type: ignore[attr-defined]
 
 
-_sessions: dict[str, requests.Session] = {}
+_sessions: dict[tuple[str, str], requests.Session] = {}
 
 
-def session_for(site_id: str) -> requests.Session:
-    """This process's kept-alive HTTP session for a site's callbacks.
+def session_for(site_id: str, address: str) -> requests.Session:
+    """This process's kept-alive HTTP session for a site's callbacks to one checked address.
 
     A backlog of callbacks to one site then reuses its connection instead of opening one per
-    callback. One per site, and cookies refused: nothing a site's endpoint sets is ever sent
-    back, to it or to another site.
+    callback; the session connects only to ``address`` (pinned: no second DNS lookup). One per
+    site and address, and cookies refused: nothing a site's endpoint sets is ever sent back,
+    to it or to another site.
     """
-    session = _sessions.get(site_id)
+    session = _sessions.get((site_id, address))
     if session is None:
-        session = requests.Session()
+        session = pinned_session(address)
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        _sessions[site_id] = session
+        _sessions[(site_id, address)] = session
     return session
 
 
@@ -109,7 +110,7 @@ def deliver_event(
 ) -> SendResult:
     """Try one delivery of an event; record the attempt and schedule the next or dead-letter it.
 
-    ``post`` defaults to the site's kept-alive session (``session_for``).
+    ``post`` defaults to the site's kept-alive, address-pinned session (``session_for``).
     """
     lease = timedelta(seconds=settings.delivery_timeout_seconds + 30)
     with db.session() as session:
@@ -129,11 +130,12 @@ def deliver_event(
         addresses = check_callback_url(url, allow_private=settings.allow_private_callbacks)
     except CallbackRefused as exc:
         return _finish(db, settings, event_id, None, exc.message, dead=True)
-    # Connect to the address just checked: resolving the name again could give another.
-    post = post or pinned_post(addresses)
+    # Connect to the address just checked (resolving the name again could give another),
+    # over the site's kept-alive session for that address.
+    site_id = event.site_id
+    send = post or pinned_post(addresses, lambda address: session_for(site_id, address))
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
     headers = sign(secret, event_id, utcnow(), body)
-    send = post if post is not None else session_for(event.site_id).post
     started = time.monotonic()
     try:
         response = send(

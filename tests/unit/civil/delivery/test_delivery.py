@@ -234,9 +234,10 @@ def test_callbacks_to_a_site_reuse_one_session_that_keeps_no_cookies(
     assert sender.deliver_event(db, settings, first).result == "delivered"
     second = _decided_event(db, site, receiver)[0]
     assert sender.deliver_event(db, settings, second).result == "delivered"
-    assert list(sender._sessions) == [site.site_id]
+    [(site_id, address)] = list(sender._sessions)
+    assert site_id == site.site_id and address == "127.0.0.1"
     assert "cookie" not in receiver.received[-1].headers
-    assert len(sender.session_for(site.site_id).cookies) == 0
+    assert len(sender.session_for(site.site_id, address).cookies) == 0
 
 
 def test_an_event_being_sent_is_not_dispatched_again(db, settings, site, receiver, monkeypatch):
