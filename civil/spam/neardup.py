@@ -37,8 +37,8 @@ MIN_WORDS = 6  # shorter texts ("thanks!", "great post") repeat innocently
 WINDOW = timedelta(hours=24)
 MAX_MATCHES = 500  # per kind (posts, labelled texts): enough to count copies and find labels
 # Newest fingerprints read per band bucket. The scorer's near-duplicate signal saturates at
-# three places; 32 copies per bucket (the same few rows across a copy's 32 bands) find them.
-BUCKET_READ = 32
+# three places; 8 copies per bucket (the same few rows across a copy's 32 bands) find them.
+BUCKET_READ = 8
 _TOKEN = re.compile(r"\w+")
 
 
