@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
@@ -68,6 +68,12 @@ class CommentIn(_Strict):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("created_at must be RFC 3339 with a timezone offset")
+        if value is not None:
+            try:
+                # Stored in UTC: 9999-12-31T23:59-12:00 has no UTC time to store.
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("created_at is out of range in UTC") from None
         return value
 
     @property
