@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 ExternalId = Field(min_length=1, max_length=200)
+MAX_URL_CHARS = 2000
 
 
 class _Strict(BaseModel):
@@ -20,6 +21,14 @@ class ArticleIn(_Strict):
     url: AnyHttpUrl | None = None
     title: str | None = Field(default=None, max_length=1000)
     text: str | None = Field(default=None, max_length=200_000)
+
+    @field_validator("url")
+    @classmethod
+    def _url_fits(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        # Checked as stored (normalised); the column holds 2,000 characters.
+        if value is not None and len(str(value)) > MAX_URL_CHARS:
+            raise ValueError(f"url is longer than {MAX_URL_CHARS} characters")
+        return value
 
 
 class AuthorIn(_Strict):
