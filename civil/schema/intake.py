@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 ExternalId = Field(min_length=1, max_length=200)
+MAX_URL_CHARS = 2000
 
 
 class _Strict(BaseModel):
@@ -20,6 +21,14 @@ class ArticleIn(_Strict):
     url: AnyHttpUrl | None = None
     title: str | None = Field(default=None, max_length=1000)
     text: str | None = Field(default=None, max_length=200_000)
+
+    @field_validator("url")
+    @classmethod
+    def _url_fits(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        # Checked as stored (normalised); the column holds 2,000 characters.
+        if value is not None and len(str(value)) > MAX_URL_CHARS:
+            raise ValueError(f"url is longer than {MAX_URL_CHARS} characters")
+        return value
 
 
 class AuthorIn(_Strict):
@@ -68,6 +77,12 @@ class CommentIn(_Strict):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("created_at must be RFC 3339 with a timezone offset")
+        if value is not None:
+            try:
+                # Stored in UTC: 9999-12-31T23:59-12:00 has no UTC time to store.
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("created_at is out of range in UTC") from None
         return value
 
     @property

@@ -62,3 +62,18 @@ def test_nul_and_surrogates_answer_400_and_store_nothing(served):
         assert session.scalar(select(func.count()).select_from(Comment)) == 0
     # The same request without the NUL is stored.
     assert client.post(url, json=comment_body(), headers=auth).status_code == 202
+
+
+def test_an_article_url_longer_than_its_column_is_refused(served):
+    client, _, creds = served
+    long_url = "https://x.example/" + "a" * 3000
+    r = client.post(
+        f"/v1/sites/{creds.site_id}/comments",
+        json=comment_body(article={"id": "a-1", "url": long_url}),
+        headers={"Authorization": f"Bearer {creds.api_key}"},
+    )
+    assert r.status_code == 422 and r.json["details"]["errors"][0]["loc"] == ["article", "url"]
+    form = {"api_key": creds.api_key, **FORM, "user_ip": "203.0.113.9", "permalink": long_url}
+    akismet = client.post("/1.1/comment-check", data=form)
+    assert akismet.status_code == 200 and akismet.data == b"invalid"
+    assert "permalink" in akismet.headers["X-akismet-debug-help"]

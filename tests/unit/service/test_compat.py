@@ -320,3 +320,9 @@ def test_nul_before_the_key_check_answers_400_in_each_apis_shape(client, site):
         headers={"Authorization": f"Bearer {site.api_key}"},
     )
     assert openai.status_code == 400 and openai.json["error"]["type"] == "invalid_request_error"
+
+
+def test_akismet_date_with_no_utc_time_is_invalid_not_500(client, site):
+    r = check(client, site.api_key, comment_date_gmt="9999-12-31T23:59:59-12:00")
+    assert r.status_code == 200 and r.data == b"invalid"
+    assert "comment_date_gmt" in r.headers["X-akismet-debug-help"]

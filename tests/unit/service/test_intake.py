@@ -245,3 +245,10 @@ def test_an_unexpected_error_logs_where_never_the_data(app, caplog):
     assert "ValueError" in logged and "KeyError" in logged and "boom" in record.stack
     assert "ann@example.org" not in logged and "idiots" not in logged
     assert "ann@example.org" not in caplog.text and "idiots" not in caplog.text
+
+
+def test_a_date_with_no_utc_time_is_a_422_not_a_500(client, site, auth):
+    for when in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+12:00"):
+        r = post(client, site, comment_body(created_at=when), auth)
+        assert r.status_code == 422, r.data
+        assert r.json["details"]["errors"][0]["loc"] == ["created_at"]
