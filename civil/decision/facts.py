@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from civil.decision.rules import RuleFacts
+# Counts stop at COUNT_CAP: every rule needs far fewer (rate limits are a few a minute, the
+# repeat rule one copy), and a flood of copies must not make each new copy read all earlier ones.
+from civil.decision.rules import COUNT_CAP, RuleFacts
 from civil.models import AuthorStanding, Comment
 
 
@@ -18,12 +20,13 @@ def gather_facts(session: Session, comment: Comment, repeat_window_minutes: int)
     minute_ago = now - timedelta(minutes=1)
 
     def count(*where: Any) -> int:
-        stmt = (
-            select(func.count())
-            .select_from(Comment)
+        rows = (
+            select(Comment.id)
             .where(Comment.site_id == comment.site_id, Comment.id != comment.id, *where)
+            .limit(COUNT_CAP)
+            .subquery()
         )
-        return int(session.scalar(stmt) or 0)
+        return int(session.scalar(select(func.count()).select_from(rows)) or 0)
 
     window_start = now - timedelta(minutes=repeat_window_minutes)
     same = (

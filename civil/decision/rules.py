@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from civil.decision.policy import Action, Policy, Reason
 from civil.textnorm import normalize_text
 
+# Counts of recent copies stop at this many (see civil.decision.facts).
+COUNT_CAP = 100
+
 _INVISIBLE = dict.fromkeys(
     [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E, 0x200E, 0x200F], None
 )
@@ -132,7 +135,8 @@ def evaluate_rules(
         hits.append(
             Reason(
                 "spam_repeat",
-                f"identical text posted {facts.same_text_recent} time(s) in the last "
+                f"identical text posted {facts.same_text_recent}"
+                f"{' or more' if facts.same_text_recent >= COUNT_CAP else ''} time(s) in the last "
                 f"{policy.repeat_window_minutes} min",
                 "hold",
                 {"count": facts.same_text_recent},
