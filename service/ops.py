@@ -41,6 +41,10 @@ def readyz() -> tuple[Response, int]:
         },
     }
     ready = all(c["ok"] for c in checks.values())
+    # Reported, not required: intake works without the scheduler (the sweeper and the delivery
+    # dispatcher catch up when it is back), so a dead one must not take the API out of service.
+    schedulers = health.live_schedulers(database(), settings()) if db_state["ok"] else []
+    checks["scheduler"] = {"ok": bool(schedulers), "live": len(schedulers), "required": False}
     body = {"status": "ready" if ready else "not_ready", "checks": checks}
     if not ready:
         failing = sorted(name for name, c in checks.items() if not c["ok"])

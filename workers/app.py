@@ -17,6 +17,10 @@ def make_celery(settings: Settings) -> Celery:
     app.conf.update(
         broker_transport_options=settings.broker_transport_options(),
         broker_connection_retry_on_startup=True,
+        # Reconnect for as long as the broker is down: the default gives up after 100 attempts
+        # (a few minutes of outage) and the worker exits, taking nothing with it but itself.
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
         task_ignore_result=True,  # outcomes live in database rows
         result_backend=None,
         task_serializer="json",
@@ -49,6 +53,7 @@ def make_celery(settings: Settings) -> Celery:
             },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        beat_scheduler="workers.schedule:CivilScheduler",
         worker_hijack_root_logger=False,
         worker_send_task_events=True,  # Flower shows tasks live
         task_send_sent_event=True,
