@@ -113,6 +113,23 @@ def exec_beat(settings: Settings) -> None:
     os.execvpe(sys.executable, beat_command(settings), child_env(settings))  # noqa: S606
 
 
+def flower_command(address: str, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery",
+        "flower",
+        f"--address={address}",
+        f"--port={port}",
+    ]
+
+
+def exec_flower(settings: Settings, address: str, port: int) -> None:
+    os.execvpe(sys.executable, flower_command(address, port), child_env(settings))  # noqa: S606
+
+
 def _fresh_metrics_dir(env: dict[str, str]) -> None:
     # Multiprocess metric files from a previous run would be summed into this one's.
     path = Path(env["PROMETHEUS_MULTIPROC_DIR"])
