@@ -60,7 +60,7 @@ def healthcheck_argv(test: list[str], ports: dict[str, str]) -> list[str]:
 
 
 def service_env(
-    spec: dict[str, Any], tmp: Path, pg_url: str, redis_url: str, model: Path
+    name: str, spec: dict[str, Any], tmp: Path, pg_url: str, redis_url: str, model: Path
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CIVIL_", "PROMETHEUS_"))}
     env.update({k: interpolate(v) for k, v in spec["environment"].items()})
@@ -71,8 +71,10 @@ def service_env(
     env["CIVIL_DATA_DIR"] = str(tmp / "civildata")
     env["CIVIL_MODEL_DIR"] = str(ROOT / "models")
     env["CIVIL_TOXICITY_MODEL"] = str(model)
-    # Kept as compose sets it, under tmp: nothing creates it before the services start.
-    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp / env["PROMETHEUS_MULTIPROC_DIR"].lstrip("/"))
+    # As compose sets it, under this service's own "container /tmp": nothing creates it first,
+    # and no other service's process creates it for this one.
+    container_root = tmp / "containers" / name
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(container_root / env["PROMETHEUS_MULTIPROC_DIR"][1:])
     env["CIVIL_WORKER_HEARTBEAT_SECONDS"] = "2"
     env["HOSTNAME"] = socket.gethostname()  # what a container's shell has
     env["PYTHONPATH"] = str(ROOT)
@@ -101,7 +103,7 @@ def test_every_compose_service_starts_stays_up_and_passes_its_healthcheck(
     services = compose_services()
     ports = {"8000": str(free_port()), "5555": str(free_port()), "9808": str(free_port())}
     envs = {
-        name: service_env(services[name], tmp_path, pg_url, redis_url, tiny_checkpoint)
+        name: service_env(name, services[name], tmp_path, pg_url, redis_url, tiny_checkpoint)
         for name in ("migrate", *LONG_RUNNING)
     }
     envs["flower"]["FLOWER_BASIC_AUTH"] = "ops:s3cret"  # what the operator's .env provides
@@ -153,7 +155,7 @@ def test_every_compose_service_starts_stays_up_and_passes_its_healthcheck(
 
 def test_flower_refuses_to_start_without_basic_auth(tmp_path, pg_url, redis_url, tiny_checkpoint):
     spec = compose_services()["flower"]
-    env = service_env(spec, tmp_path, pg_url, redis_url, tiny_checkpoint)
+    env = service_env("flower", spec, tmp_path, pg_url, redis_url, tiny_checkpoint)
     assert env["FLOWER_BASIC_AUTH"] == ""  # compose passes it through, empty when unset
     run = subprocess.run(
         localize(spec["command"], {"5555": str(free_port())}),
