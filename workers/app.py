@@ -10,11 +10,16 @@ from kombu import Queue
 from civil.settings import Settings
 from civil.tasknames import DELIVERY, MAINTENANCE, SCORING
 
+# The embedded broker's transport (workers/brokerfs.py), by name: the API's producer names it
+# too, without importing worker code.
+EMBEDDED_TRANSPORT = "workers.brokerfs:Transport"
+
 
 def make_celery(settings: Settings) -> Celery:
     """Create the Celery app for these settings."""
     app = Celery("civil", broker=settings.broker_url, include=["workers.tasks"])
     app.conf.update(
+        broker_transport=EMBEDDED_TRANSPORT if settings.embedded_broker else None,
         broker_transport_options=settings.broker_transport_options(),
         broker_connection_retry_on_startup=True,
         # Reconnect for as long as the broker is down: the default gives up after 100 attempts

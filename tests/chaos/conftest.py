@@ -6,6 +6,8 @@ this suite's own (tests/support/services.py), never the machine's.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +37,10 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
 
 
 @pytest.fixture
-def own_pg(tmp_path: Path) -> Iterator[OwnPostgres]:
-    cluster = OwnPostgres(tmp_path / "pg").init().start()
+def own_pg() -> Iterator[OwnPostgres]:
+    # Not under tmp_path: the postgres user (initdb refuses root) must reach the folder.
+    folder = Path(tempfile.mkdtemp(prefix="civil-chaos-pg-"))
+    cluster = OwnPostgres(folder).init().start()
     yield cluster
     cluster.stop("immediate")
+    shutil.rmtree(folder, ignore_errors=True)
