@@ -5,6 +5,7 @@ The full disk itself is a chaos scenario (tests/chaos/test_full_disk.py, a real 
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from kombu import Connection
@@ -24,9 +25,12 @@ def connect(tmp_path: Path) -> tuple[Connection, Path]:
 def test_an_unreadable_message_is_skipped_not_fatal(tmp_path):
     conn, folder = connect(tmp_path)
     with conn:
-        queue = conn.SimpleQueue("scoring")
+        # A fresh queue name: kombu keeps declared exchanges in class-level state across
+        # connections, and an earlier test's "scoring" would not be bound in this folder.
+        name = f"scoring-{uuid.uuid4().hex}"
+        queue = conn.SimpleQueue(name)
         # What kombu's own writer leaves behind when the disk fills mid-write.
-        (folder / "1_00000000-0000-0000-0000-000000000000.scoring.msg").write_bytes(b"")
+        (folder / f"1_{uuid.uuid4()}.{name}.msg").write_bytes(b"")
         queue.put({"comment_id": 7})
-        assert queue.get(timeout=2).payload == {"comment_id": 7}
+        assert queue.get(timeout=15).payload == {"comment_id": 7}
         queue.close()
