@@ -55,9 +55,18 @@ def wait_decided(stack: Any, ids: list[str], timeout: float = 60) -> None:
 
 
 def wait_settled(
-    stack: Any, callbacks: CallbackReceiver, ids: list[str], timeout: float = 90
+    stack: Any,
+    callbacks: CallbackReceiver,
+    ids: list[str],
+    timeout: float = 90,
+    in_flight: int = 0,
 ) -> None:
-    """Every comment decided once, every event delivered, each webhook-id received once."""
+    """Every comment decided once, every event delivered, each webhook-id accepted once.
+
+    `in_flight`: deliveries a SIGKILLed worker may have sent but not recorded; the receiver
+    accepted those, and they are sent again under the same webhook-id (the receiver's dedupe
+    key), so up to that many ids may be accepted twice, never more.
+    """
     deadline = time.monotonic() + timeout
     wait_decided(stack, ids, timeout)
     while True:
@@ -77,7 +86,8 @@ def wait_settled(
         if r.webhook_id in {e.id for e in events} and r.status < 300
     )
     assert set(got) == {e.id for e in events}
-    assert set(got.values()) == {1}, f"delivered more than once: {got}"
+    again = [i for i, n in got.items() if n > 1]
+    assert all(n <= 2 for n in got.values()) and len(again) <= in_flight, f"duplicates: {got}"
     assert all(r.verified for r in callbacks.received)
 
 
