@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run test test-unit test-integration lint bench bench-burst bench-flood bench-spam bench-models bench-queue clean
+.PHONY: help install browser run test test-unit test-integration chaos constraints lint bench bench-burst bench-flood bench-spam bench-models bench-queue clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -41,6 +41,16 @@ test-unit: install ## Unit tests only (no services)
 
 test-integration: install browser ## Integration tests (real Redis, PostgreSQL, Celery workers)
 	$(BIN)/python -m pytest -q tests/integration
+
+# Kills and restarts real services under load (its own redis-server and PostgreSQL cluster in
+# temp dirs, never the machine's); bounded so the whole run stays within a few minutes.
+CHAOS_TIMEOUT ?= 600
+chaos: install ## Chaos suite (tests/chaos): worker, Redis, PostgreSQL, receiver, full disk
+	timeout $(CHAOS_TIMEOUT) $(BIN)/python -m pytest -q -m chaos tests/chaos
+
+constraints: install ## Regenerate constraints.txt (the image's pinned versions) from .venv
+	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^civil=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 lint: install ## ruff (check + format), mypy on the domain package, the import rules (import-linter)
 	$(BIN)/ruff check .

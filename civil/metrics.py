@@ -7,7 +7,22 @@ deployment (queue depth, dead letters) are read from the database and broker at 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from prometheus_client import Counter, Histogram
+
+
+def ensure_multiproc_dir() -> None:
+    """Create PROMETHEUS_MULTIPROC_DIR when set: every process defining a metric writes there."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+# Before the first metric: in multiprocess mode defining one opens a file in that directory,
+# and any process may import this module first (beat, flower, a one-off `civil` command).
+ensure_multiproc_dir()
 
 INTAKE = Counter(
     "civil_intake_total", "Comment submissions by outcome", ["outcome"]

@@ -60,3 +60,19 @@ def beat() -> None:
     from cli.supervisor import exec_beat
 
     exec_beat(load_settings())
+
+
+@click.command()
+@click.option("--port", type=int, default=5555, show_default=True)
+@click.option("--address", default="127.0.0.1", show_default=True)
+def flower(port: int, address: str) -> None:
+    """Start Flower, the Celery dashboard, behind basic auth (FLOWER_BASIC_AUTH=user:password)."""
+    import os
+
+    from cli.supervisor import exec_flower
+
+    # Flower shows task arguments and can revoke tasks: never serve it without a password.
+    # Flower reads FLOWER_BASIC_AUTH itself, so the password stays off the command line.
+    if ":" not in os.environ.get("FLOWER_BASIC_AUTH", ""):
+        raise click.UsageError("set FLOWER_BASIC_AUTH=user:password (comma-separate several)")
+    exec_flower(load_settings(), address, port)

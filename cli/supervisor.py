@@ -116,6 +116,23 @@ def exec_beat(settings: Settings) -> None:
     os.execvpe(sys.executable, beat_command(settings), child_env(settings))  # noqa: S606
 
 
+def flower_command(address: str, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery",
+        "flower",
+        f"--address={address}",
+        f"--port={port}",
+    ]
+
+
+def exec_flower(settings: Settings, address: str, port: int) -> None:
+    os.execvpe(sys.executable, flower_command(address, port), child_env(settings))  # noqa: S606
+
+
 def _fresh_metrics_dir(env: dict[str, str]) -> None:
     # Multiprocess metric files from a previous run would be summed into this one's.
     path = Path(env["PROMETHEUS_MULTIPROC_DIR"])
@@ -123,8 +140,74 @@ def _fresh_metrics_dir(env: dict[str, str]) -> None:
     path.mkdir(parents=True, exist_ok=True)
 
 
+# A child that dies is started again after BACKOFF_BASE * 2**n seconds (n: deaths in a row,
+# capped at BACKOFF_MAX); one that stayed up STABLE_SECONDS starts the count afresh.
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 30.0
+STABLE_SECONDS = 60.0
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait before restarting a child that died `failures` times in a row (>= 1)."""
+    return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(failures - 1, 0))
+
+
+def say(message: str) -> None:
+    print(f"civil: {message}", file=sys.stderr, flush=True)
+
+
+class Child:
+    """One supervised process: started, watched, restarted with backoff when it dies."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.name, self.command, self.env = name, command, env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started = 0.0
+        self.failures = 0
+        self.restart_at: float | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.command, env=self.env)  # noqa: S603
+        self.started = time.monotonic()
+        self.restart_at = None
+
+    def watch(self, now: float) -> None:
+        """Notice a death (schedule the restart) or restart when the backoff has passed."""
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.start()
+                say(f"{self.name} restarted (pid {self.pid})")
+            return
+        if self.proc is None or self.proc.poll() is None:
+            return
+        self.failures = 1 if now - self.started >= STABLE_SECONDS else self.failures + 1
+        delay = backoff(self.failures)
+        self.restart_at = now + delay
+        say(
+            f"{self.name} (pid {self.proc.pid}) exited with {self.proc.returncode}; "
+            f"restarting in {delay:g}s (death {self.failures} in a row)"
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid if self.proc is not None else 0
+
+    def terminate(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def reap(self, deadline: float) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def run_all(settings: Settings, *, host: str, port: int, web_workers: int, concurrency: int) -> int:
-    """Start everything, stop everything when one child exits or a signal arrives."""
+    """Start everything and keep it running (restarting what dies) until a signal arrives."""
     upgrade(settings)
     if not settings.log_format:
         # Short coloured lines for a person at a terminal, JSON lines for anything else.
@@ -138,9 +221,11 @@ def run_all(settings: Settings, *, host: str, port: int, web_workers: int, concu
     }
     if settings.log_format == "human":
         commands = for_terminal(commands)
-    children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}  # noqa: S603
+    children = [Child(name, command, env) for name, command in commands.items()]
+    for child in children:
+        child.start()
     base = local_url(host, port)
-    print(banner(settings, base, {n: p.pid for n, p in children.items()}), flush=True)
+    print(banner(settings, base, {c.name: c.pid for c in children}), flush=True)
     stopping = {"signal": 0}
 
     def _stop(signum: int, _frame: object) -> None:
@@ -148,29 +233,16 @@ def run_all(settings: Settings, *, host: str, port: int, web_workers: int, concu
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    watch_startup(
-        settings,
-        host,
-        port,
-        lambda: bool(stopping["signal"]) or any(p.poll() is not None for p in children.values()),
-    )
-    exited = ""
-    while not stopping["signal"] and not exited:
-        exited = next((n for n, p in children.items() if p.poll() is not None), "")
+    watch_startup(settings, host, port, lambda: bool(stopping["signal"]))
+    # One child dying never stops the others: the API keeps taking comments while a worker
+    # or the scheduler is restarted (intake stores them; the sweeper queues them later).
+    while not stopping["signal"]:
+        for child in children:
+            child.watch(time.monotonic())
         time.sleep(0.2)
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+    for child in children:
+        child.terminate()
     deadline = time.monotonic() + 30
-    for child in children.values():
-        try:
-            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            child.kill()
-    if exited:
-        print(
-            f"civil: {exited} exited with {children[exited].returncode}; stopped the rest",
-            file=sys.stderr,
-        )
-        return 1
+    for child in children:
+        child.reap(deadline)
     return 0

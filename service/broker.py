@@ -22,6 +22,8 @@ PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "i
 def make_producer(settings: Settings) -> Celery:
     producer = Celery("civil-api", broker=settings.broker_url)
     producer.conf.update(
+        # The embedded broker's full-disk-safe transport (loaded by name, not imported here).
+        broker_transport="workers.brokerfs:Transport" if settings.embedded_broker else None,
         broker_transport_options=settings.broker_transport_options(),
         task_serializer="json",
         task_ignore_result=True,

@@ -42,6 +42,10 @@ def readyz() -> tuple[Response, int]:
         },
     }
     ready = all(c["ok"] for c in checks.values())
+    # Reported, not required: intake works without the scheduler (the sweeper and the delivery
+    # dispatcher catch up when it is back), so a dead one must not take the API out of service.
+    schedulers = health.live_schedulers(database(), settings()) if db_state["ok"] else []
+    checks["scheduler"] = {"ok": bool(schedulers), "live": len(schedulers), "required": False}
     if ready:
         return jsonify(Ready(status="ready", checks=checks).wire()), 200
     failing = sorted(name for name, c in checks.items() if not c["ok"])

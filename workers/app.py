@@ -10,13 +10,30 @@ from kombu import Queue
 from civil.settings import Settings
 from civil.tasknames import DELIVERY, MAINTENANCE, SCORING
 
+# The embedded broker's transport (workers/brokerfs.py), by name: the API's producer names it
+# too, without importing worker code.
+EMBEDDED_TRANSPORT = "workers.brokerfs:Transport"
+# Plain redis:// only (rediss:// keeps kombu's own): see workers/brokerredis.py.
+REDIS_TRANSPORT = "workers.brokerredis:Transport"
+
+
+def _transport(settings: Settings) -> str | None:
+    if settings.embedded_broker:
+        return EMBEDDED_TRANSPORT
+    return REDIS_TRANSPORT if settings.broker_url.startswith("redis://") else None
+
 
 def make_celery(settings: Settings) -> Celery:
     """Create the Celery app for these settings."""
     app = Celery("civil", broker=settings.broker_url, include=["workers.tasks"])
     app.conf.update(
+        broker_transport=_transport(settings),
         broker_transport_options=settings.broker_transport_options(),
         broker_connection_retry_on_startup=True,
+        # Reconnect for as long as the broker is down: the default gives up after 100 attempts
+        # (a few minutes of outage) and the worker exits, taking nothing with it but itself.
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
         task_ignore_result=True,  # outcomes live in database rows
         result_backend=None,
         task_serializer="json",
@@ -49,6 +66,7 @@ def make_celery(settings: Settings) -> Celery:
             },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        beat_scheduler="workers.schedule:CivilScheduler",
         worker_hijack_root_logger=False,
         worker_send_task_events=True,  # Flower shows tasks live
         task_send_sent_event=True,

@@ -52,7 +52,20 @@ def check_broker(settings: Settings) -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
+# The scheduler (beat) beats into the workers' table under this name prefix; it is no worker.
+SCHEDULER_PREFIX = "scheduler@"
+
+
 def live_workers(db: Database, settings: Settings) -> list[dict[str, Any]]:
+    return [w for w in _live(db, settings) if not w["name"].startswith(SCHEDULER_PREFIX)]
+
+
+def live_schedulers(db: Database, settings: Settings) -> list[dict[str, Any]]:
+    """Schedulers whose loop ticked within worker_stale_seconds."""
+    return [w for w in _live(db, settings) if w["name"].startswith(SCHEDULER_PREFIX)]
+
+
+def _live(db: Database, settings: Settings) -> list[dict[str, Any]]:
     since = utcnow() - timedelta(seconds=settings.worker_stale_seconds)
     with db.session() as session:
         rows = session.scalars(select(WorkerHeartbeat).where(WorkerHeartbeat.seen_at >= since))

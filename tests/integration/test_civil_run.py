@@ -115,3 +115,72 @@ def test_civil_run_embedded_end_to_end(tmp_path, tiny_checkpoint):
             receiver.stop()
             log.close()
     assert code == 0, (tmp_path / "run.log").read_text()[-4000:]
+
+
+def child_pids(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_civil_run_restarts_a_dead_worker_and_the_api_stays_up(tmp_path, tiny_checkpoint):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIL_")}
+    env.update(
+        {
+            "CIVIL_DATA_DIR": str(tmp_path / "var"),
+            "CIVIL_TOXICITY_MODEL": str(tiny_checkpoint),
+            "CIVIL_ALLOW_PRIVATE_CALLBACKS": "1",
+            "CIVIL_DELIVERY_POLL_SECONDS": "1",
+        }
+    )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log_path = tmp_path / "run.log"
+    log = open(log_path, "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [CIVIL, "run", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/readyz", 200)
+        pids = dict(
+            kv.split("=")
+            for kv in log_path.read_text().split("(pids ")[1].split(")")[0].split(", ")
+        )
+        worker = int(pids["worker"])
+        # The worker's main process dies hard (as on a crash in its consumer); its pool with it.
+        for pid in [worker, *child_pids(worker)]:
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while "worker restarted" not in log_path.read_text():
+            assert proc.poll() is None, log_path.read_text()[-4000:]
+            # Intake never goes down with the worker.
+            assert requests.get(base + "/healthz", timeout=5).status_code == 200
+            assert time.monotonic() < deadline, log_path.read_text()[-4000:]
+            time.sleep(0.2)
+        assert f"worker (pid {worker}) exited with -9; restarting in 1s" in log_path.read_text()
+        site = civil(env, "sites", "create", "--name", "Planet")
+        auth = {"Authorization": f"Bearer {site['api_key']}"}
+        body = comment_body()
+        r = requests.post(
+            f"{base}/v1/sites/{site['site_id']}/comments", json=body, headers=auth, timeout=15
+        )
+        assert r.status_code == 202, r.text
+        # Decided by the restarted worker, served by the API process that never stopped.
+        deadline = time.monotonic() + 60
+        view = r.json()
+        while view["status"] == "pending" and time.monotonic() < deadline:
+            time.sleep(0.3)
+            view = requests.get(
+                f"{base}/v1/sites/{site['site_id']}/comments/{body['id']}", headers=auth, timeout=5
+            ).json()
+        assert view["status"] in {"approved", "held", "rejected"}, view
+        assert child_pids(proc.pid)[0] == int(pids["api"])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=45)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            log.close()
+    assert code == 0, log_path.read_text()[-4000:]

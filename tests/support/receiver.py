@@ -19,6 +19,7 @@ class Received:
     body: dict[str, Any]
     verified: bool
     headers: dict[str, str]
+    status: int = 204  # what the receiver answered
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     script: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
     server: ThreadingHTTPServer | None = None
+    port: int = 0  # 0: any free port; a fixed one lets a stopped receiver come back on it
 
     @property
     def url(self) -> str:
@@ -50,7 +52,9 @@ class Receiver:
                     verified = False
                 status, extra = receiver.script.popleft() if receiver.script else (204, {})
                 receiver.received.append(
-                    Received(headers.get("webhook-id", ""), json.loads(raw), verified, headers)
+                    Received(
+                        headers.get("webhook-id", ""), json.loads(raw), verified, headers, status
+                    )
                 )
                 self.send_response(status)
                 for key, value in extra.items():
@@ -61,7 +65,8 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

@@ -69,6 +69,16 @@ def test_status_and_empty_deliveries(run):
     assert json.loads(run("deliveries", "list").output) == []
 
 
+def test_status_beat_fails_until_a_scheduler_ticked_and_is_no_worker(run, db):
+    from workers import heartbeat
+
+    assert run("status", "--beat", ok=False).exit_code == 1
+    heartbeat.beat(db, "scheduler@host-1", "")
+    assert json.loads(run("status", "--beat").output)["schedulers"][0]["name"] == "scheduler@host-1"
+    status = json.loads(run("status").output)
+    assert status["workers"] == [] and len(status["schedulers"]) == 1
+
+
 def test_models_bias_reads_the_wikipedia_sets_it_is_given(run, tmp_path):
     folder = tmp_path / "toxicity" / "wikipedia-bias"
     folder.mkdir(parents=True)

@@ -15,6 +15,11 @@ def test_readyz_is_200_with_a_live_worker_that_loaded_its_model(client, db):
     heartbeat.beat(db, "civil@test", "scoring", {"toxicity": {"loaded": True, "name": "x"}})
     r = client.get("/readyz")
     assert r.status_code == 200 and r.json["status"] == "ready"
+    # No scheduler yet: reported, but intake does not depend on it.
+    assert r.json["checks"]["scheduler"] == {"ok": False, "live": 0, "required": False}
+    heartbeat.beat(db, "scheduler@test", "")
+    r = client.get("/readyz")
+    assert r.json["checks"]["scheduler"]["ok"] and r.json["checks"]["workers"]["live"] == 1
 
 
 def test_metrics_exposes_intake_and_deployment_gauges(client, site, auth):

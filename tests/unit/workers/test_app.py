@@ -1,0 +1,16 @@
+"""The Celery app's settings that keep a worker alive through a broker outage."""
+
+from civil.settings import Settings
+from cli.supervisor import worker_command
+from workers.app import make_celery
+
+
+def test_the_worker_reconnects_for_as_long_as_the_broker_is_down():
+    conf = make_celery(Settings.from_env({}, broker_url="redis://127.0.0.1:6379/0")).conf
+    # None: retry forever; the default (100) ends the worker after a few minutes of outage.
+    assert conf.broker_connection_retry is True and conf.broker_connection_max_retries is None
+
+
+def test_the_worker_runs_without_the_bootsteps_that_reconnect_their_own_channels():
+    command = worker_command("scoring", 1)
+    assert "--without-gossip" in command and "--without-mingle" in command
