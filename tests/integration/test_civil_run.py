@@ -142,10 +142,9 @@ def test_civil_run_restarts_a_dead_worker_and_the_api_stays_up(tmp_path, tiny_ch
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(base + "/readyz", 200)
-        pids = dict(
-            kv.split("=")
-            for kv in log_path.read_text().split("(pids ")[1].split(")")[0].split(", ")
-        )
+        # The banner's line "processes  api 1, worker 2, beat 3".
+        line = next(x for x in log_path.read_text().splitlines() if "processes" in x)
+        pids = dict(kv.split() for kv in line.split("processes", 1)[1].strip().split(", "))
         worker = int(pids["worker"])
         # The worker's main process dies hard (as on a crash in its consumer); its pool with it.
         for pid in [worker, *child_pids(worker)]:
