@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -10,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http.cookiejar import DefaultCookiePolicy
+from typing import Any
 
 import requests
 from sqlalchemy import or_, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
@@ -21,6 +24,13 @@ from civil.delivery.netguard import check_callback_url, pinned_post, pinned_sess
 from civil.errors import CallbackRefused
 from civil.models import DeliveryAttempt, Event, Site, utcnow
 from civil.settings import Settings
+
+log = logging.getLogger("civil.delivery")
+
+# Once a callback was posted its outcome must be recorded: if a database blip lost the record,
+# the retry would post it again to a site that already accepted it. So the record is retried
+# this long (the claim on the event lasts the HTTP timeout plus 30 s, so no one else sends it).
+RECORD_RETRY_SECONDS = 25.0
 
 # How a delivery posts (a post pinned to the checked address, or a test's stand-in).
 Poster = Callable[..., requests.Response]
@@ -177,6 +187,27 @@ def _disable_endpoint(db: Database, site_id: str, reason: str) -> None:
 
 
 def _finish(
+    db: Database,
+    settings: Settings,
+    event_id: str,
+    code: int | None,
+    error: str | None,
+    **outcome: Any,
+) -> SendResult:
+    """Record an attempt's outcome, retrying while the database is unreachable (see above)."""
+    deadline, pause = time.monotonic() + RECORD_RETRY_SECONDS, 0.5
+    while True:
+        try:
+            return _record(db, settings, event_id, code, error, **outcome)
+        except OperationalError:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("database unreachable recording delivery %s; retrying", event_id)
+            time.sleep(pause)
+            pause = min(pause * 2, 4.0)
+
+
+def _record(
     db: Database,
     settings: Settings,
     event_id: str,
