@@ -2,69 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import requests
 
 from tests.factories import comment_body
+from tests.support.civil_run import CivilRun, civil, wait_http
 from tests.support.receiver import Receiver
-
-CIVIL = str(Path(sys.executable).with_name("civil"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def civil(env, *args) -> dict:
-    out = subprocess.run(
-        [CIVIL, *args], env=env, capture_output=True, text=True, timeout=60, check=True
-    )
-    return json.loads(out.stdout)
-
-
-def wait_http(url: str, status: int, timeout: float = 90.0) -> requests.Response:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = requests.get(url, timeout=10)
-            if last.status_code == status:
-                return last
-        except requests.RequestException:  # not listening yet, or busy starting up
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} never answered {status}: {last and last.text}")
 
 
 def test_civil_run_embedded_end_to_end(tmp_path, tiny_checkpoint):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIL_")}
-    env.update(
-        {
-            "CIVIL_DATA_DIR": str(tmp_path / "var"),
-            "CIVIL_TOXICITY_MODEL": str(tiny_checkpoint),
-            "CIVIL_ALLOW_PRIVATE_CALLBACKS": "1",
-            "CIVIL_DELIVERY_POLL_SECONDS": "1",
-        }
+    run = CivilRun(
+        tmp_path, CIVIL_TOXICITY_MODEL=str(tiny_checkpoint), CIVIL_ALLOW_PRIVATE_CALLBACKS="1"
     )
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [CIVIL, "run", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    env, base = run.env, run.base
     receiver = Receiver().start()
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with ExitStack() as stack:
+        stack.callback(receiver.stop)
+        stack.enter_context(run)
         wait_http(base + "/healthz", 200)
         ready = wait_http(base + "/readyz", 200).json()
         assert ready["checks"]["workers"]["live"] == 1
@@ -105,16 +64,7 @@ def test_civil_run_embedded_end_to_end(tmp_path, tiny_checkpoint):
         assert replay == {"replayed": [got.webhook_id]}
         receiver.wait_for(lambda rs: len(rs) == 2)
         assert {x.webhook_id for x in receiver.received} == {got.webhook_id}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=45)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            receiver.stop()
-            log.close()
-    assert code == 0, (tmp_path / "run.log").read_text()[-4000:]
+    assert run.code == 0, run.log()[-4000:]
 
 
 def child_pids(pid: int) -> list[int]:
@@ -123,24 +73,12 @@ def child_pids(pid: int) -> list[int]:
 
 
 def test_civil_run_restarts_a_dead_worker_and_the_api_stays_up(tmp_path, tiny_checkpoint):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIL_")}
-    env.update(
-        {
-            "CIVIL_DATA_DIR": str(tmp_path / "var"),
-            "CIVIL_TOXICITY_MODEL": str(tiny_checkpoint),
-            "CIVIL_ALLOW_PRIVATE_CALLBACKS": "1",
-            "CIVIL_DELIVERY_POLL_SECONDS": "1",
-        }
+    run = CivilRun(
+        tmp_path, CIVIL_TOXICITY_MODEL=str(tiny_checkpoint), CIVIL_ALLOW_PRIVATE_CALLBACKS="1"
     )
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log_path = tmp_path / "run.log"
-    log = open(log_path, "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [CIVIL, "run", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    env, base, log_path = run.env, run.base, run.log_path
+    with run:
+        proc = run.proc
         wait_http(base + "/readyz", 200)
         # The banner's line "processes  api 1, worker 2, beat 3".
         line = next(x for x in log_path.read_text().splitlines() if "processes" in x)
@@ -174,12 +112,4 @@ def test_civil_run_restarts_a_dead_worker_and_the_api_stays_up(tmp_path, tiny_ch
             ).json()
         assert view["status"] in {"approved", "held", "rejected"}, view
         assert child_pids(proc.pid)[0] == int(pids["api"])
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=45)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            log.close()
-    assert code == 0, log_path.read_text()[-4000:]
+    assert run.code == 0, run.log()[-4000:]

@@ -5,9 +5,7 @@ Also the first hour's terminal: the banner, the progress line, and a quiet log a
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import time
 
@@ -15,32 +13,21 @@ import requests
 
 from civil.delivery.netguard import LISTENER_URL
 from cli.demo import THREAD
-from tests.integration.test_civil_run import CIVIL, civil, free_port, wait_http
+from tests.support.civil_run import CIVIL, CivilRun, civil, wait_http
 
 
 def test_demo_gets_a_decision_for_every_comment_through_a_real_civil_run(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIL_")}
-    env.update(
-        {
-            "CIVIL_DATA_DIR": str(tmp_path / "var"),
-            "CIVIL_TOXICITY_MODEL": "linear",
-            # No CIVIL_ALLOW_PRIVATE_CALLBACKS: the demo's callbacks reach the local listener
-            # through the guard's one documented exception.
-            "CIVIL_DELIVERY_POLL_SECONDS": "1",
-            "CIVIL_LOG_FORMAT": "human",
-            # The session cookie over plain http, for the login check below.
-            "CIVIL_SECURE_COOKIES": "0",
-        }
+    run = CivilRun(
+        tmp_path,
+        CIVIL_TOXICITY_MODEL="linear",
+        # No CIVIL_ALLOW_PRIVATE_CALLBACKS: the demo's callbacks reach the local listener
+        # through the guard's one documented exception.
+        CIVIL_LOG_FORMAT="human",
+        # The session cookie over plain http, for the login check below.
+        CIVIL_SECURE_COOKIES="0",
     )
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log_path = tmp_path / "run.log"
-    log = open(log_path, "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [CIVIL, "run", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    env, base = run.env, run.base
+    with run:
         wait_http(base + "/readyz", 200)
         demo = subprocess.run(
             [CIVIL, "demo", "--url", base],
@@ -83,16 +70,8 @@ def test_demo_gets_a_decision_for_every_comment_through_a_real_civil_run(tmp_pat
         )
         assert queue.status_code == 200 and "Review queue" in queue.text, queue.text[:500]
         time.sleep(4)  # a few more dispatcher and sweeper runs (every 1 s here)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=45)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            log.close()
-    text = log_path.read_text()
-    assert code == 0, text[-4000:]
+    text = run.log()
+    assert run.code == 0, text[-4000:]
     # The banner and the progress line.
     assert re.search(rf"workspace\s+{re.escape(base)}/moderate", text)
     assert re.search(r"model\s+linear", text) and "folder broker in" in text
