@@ -62,6 +62,16 @@ def pg_url() -> Iterator[str]:
     admin.close()
 
 
+@pytest.fixture
+def pg_db(pg_url: str, tmp_path: Path) -> Iterator[tuple[Settings, Database]]:
+    """Settings and a migrated Database on a fresh PostgreSQL database."""
+    settings = Settings.from_env({}, data_dir=tmp_path / "var", database_url=pg_url)
+    upgrade(settings)
+    db = Database(settings)
+    yield settings, db
+    db.engine.dispose()
+
+
 class Stack:
     """One deployment under test: settings, database, API client, worker processes."""
 

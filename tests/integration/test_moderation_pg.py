@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from civil.db import Database
 from civil.errors import Unauthorized
 from civil.migrate import alembic_config, upgrade
 from civil.models import AuditEntry, Comment, Event, Moderator
 from civil.moderation import actions, queue
 from civil.moderation.accounts import Identity, LockedOut, attempt_login, login
-from civil.settings import Settings
 from civil.sites import create_site
 from tests.support.moderation import decided_comment, moderator
-
-
-@pytest.fixture
-def pg_db(pg_url: str, tmp_path: Path):
-    settings = Settings.from_env({}, data_dir=tmp_path / "var", database_url=pg_url)
-    upgrade(settings)
-    db = Database(settings)
-    yield settings, db
-    db.engine.dispose()
 
 
 def test_queue_actions_and_audit_on_postgresql(pg_db) -> None:

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic import command
 from sqlalchemy import insert
 
-from civil.db import Database
 from civil.migrate import alembic_config, upgrade
 from civil.models import SpamBand, SpamFingerprint, utcnow
-from civil.settings import Settings
 from civil.sites import create_site
 from civil.spam import neardup
 
 TEXT = "Earn 500 dollars a day from home, message me on telegram to learn how today"
-
-
-@pytest.fixture
-def pg_db(pg_url: str, tmp_path: Path):
-    settings = Settings.from_env({}, data_dir=tmp_path / "var", database_url=pg_url)
-    upgrade(settings)
-    db = Database(settings)
-    yield settings, db
-    db.engine.dispose()
 
 
 def test_a_flood_reads_the_same_rows_as_a_few_copies_and_keeps_the_label(pg_db) -> None:
