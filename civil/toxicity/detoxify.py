@@ -102,7 +102,7 @@ class DetoxifyScorer:
         # Only used when the tokenizer cannot report character offsets (the slow tokenizers
         # of transformers 4): the first guess at a window, shrunk until it fits the model.
         self.max_chars_per_window = max_chars_per_window
-        self.window_tokens = _window_tokens(self.detoxify)
+        self.window_tokens = window_tokens(self.detoxify.tokenizer, self.detoxify.model.config)
         # An eighth of a window (63 tokens for BERT): a phrase up to that long that one
         # window's end cuts still lies whole inside the next window.
         self.overlap_tokens = max(1, self.window_tokens // 8)
@@ -311,8 +311,8 @@ def _read_checkpoint(torch: Any, checkpoint: Path) -> Any:
         raise ScorerUnavailable(f"cannot read Detoxify checkpoint {checkpoint}: {exc}") from exc
 
 
-def _window_tokens(detoxify: Detoxify) -> int:
-    tokenizer, config = detoxify.tokenizer, detoxify.model.config
+def window_tokens(tokenizer: Any, config: Any) -> int:
+    """Text tokens one window holds: the tokenizer's and position table's limit, less specials."""
     limit = int(tokenizer.model_max_length)
     positions = getattr(config, "max_position_embeddings", None)
     if positions:

@@ -32,12 +32,12 @@ import numpy as np
 
 from civil.scoring import TOXICITY_LABELS, ScorerUnavailable
 from civil.toxicity.detoxify import (
-    _OFFSET_POSITION_MODELS,
     CHECKPOINT_SUFFIX,
     DETOXIFY_MODELS,
     DetoxifyScorer,
     _find_named_checkpoint,
     _load_detoxify,
+    window_tokens,
 )
 
 # Bump when the export or quantization recipe changes, so old cache files are not reused.
@@ -297,7 +297,7 @@ class OnnxScorer(DetoxifyScorer):
         self.name = f"onnx{'-int8' if quantize else ''}:{checkpoint.name}"
         self.batch_size = batch_size
         self.max_chars_per_window = max_chars_per_window
-        self.window_tokens = _window_tokens(self._tokenizer, config)
+        self.window_tokens = window_tokens(self._tokenizer, config)
         self.overlap_tokens = max(1, self.window_tokens // 8)
         self._use_token_offsets = bool(getattr(self._tokenizer, "is_fast", False))
 
@@ -317,17 +317,6 @@ def _torch_threads() -> int:
     except ImportError:  # pragma: no cover - torch comes with detoxify
         return 0
     return int(torch.get_num_threads())
-
-
-def _window_tokens(tokenizer: Any, config: Any) -> int:
-    # The same rule as civil.toxicity.detoxify._window_tokens, from the config instead of a model.
-    limit = int(tokenizer.model_max_length)
-    positions = getattr(config, "max_position_embeddings", None)
-    if positions:
-        if config.model_type in _OFFSET_POSITION_MODELS:
-            positions -= (config.pad_token_id or 0) + 1
-        limit = min(limit, positions)
-    return limit - tokenizer.num_special_tokens_to_add(pair=False)
 
 
 def load_onnx_scorer(
