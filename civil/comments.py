@@ -83,6 +83,7 @@ def _store(session: Session, site: Site, data: CommentIn) -> Submitted:
     comment.honeypot = data.honeypot
     comment.ip, comment.user_agent = data.author.ip, data.author.user_agent
     comment.created_at = data.created_at
+    comment.do_not_store = data.do_not_store
     # An edit goes back to pending and is scored again as a new revision.
     comment.revision += 1
     comment.status, comment.decision, comment.decided_at = "pending", None, None

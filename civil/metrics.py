@@ -44,3 +44,9 @@ DECISION_LATENCY = Histogram(
 SCORE_BATCH = Histogram(
     "civil_score_batch_size", "Comments scored per model call", buckets=(1, 2, 4, 8, 16, 32, 64)
 )
+RETENTION_DELETED = Counter(
+    "civil_retention_deleted_total",
+    "Rows the retention task deleted past their site's retention_days",
+    ["kind"],
+)  # comments, events
+ERASURES = Counter("civil_erasures_total", "Authors erased on a site's request")

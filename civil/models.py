@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -139,6 +140,9 @@ class Comment(Base):
     # Reason families of the decision (",toxic,spam,"): the queue filters on it with LIKE
     # instead of searching the JSON decision, the same way on PostgreSQL and SQLite.
     reason_tags: Mapped[str | None] = mapped_column(String(200))
+    # The site asked Civil not to keep the text and the author's personal fields: dropped as
+    # soon as the decision is recorded (civil.privacy.scrub).
+    do_not_store: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     article: Mapped[Article | None] = relationship(lazy="joined")
     author: Mapped[Author | None] = relationship(lazy="joined")
@@ -276,6 +280,8 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any]] = mapped_column(default=dict)
     bulk_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by an author's erasure, with the note cleared: the only update the database allows.
+    anonymised_at: Mapped[datetime | None]
 
 
 class Feedback(Base):
@@ -362,3 +368,77 @@ class SpamBand(Base):
     )
     band: Mapped[int] = mapped_column(Integer, primary_key=True)
     band_key: Mapped[int] = mapped_column(BigInteger)
+
+
+class Report(Base):
+    """A reader flagging a comment: one row per (comment, reporter); never a spam label.
+
+    ``outcome`` is set when a moderator settles the comment (upheld: they rejected it;
+    overruled: they approved it); unsettled reports count towards the auto-hold.
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        UniqueConstraint("comment_id", "reporter_id"),
+        Index("ix_reports_site_reporter", "site_id", "reporter_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    reporter_id: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    weight: Mapped[float] = mapped_column(default=1.0)
+    outcome: Mapped[str | None] = mapped_column(String(12))  # None | upheld | overruled
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    settled_at: Mapped[datetime | None]
+
+
+class Appeal(Base):
+    """An author asking for another look at a held or rejected comment."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (
+        Index("ix_appeals_status_created", "status", "created_at"),
+        Index("ix_appeals_comment", "comment_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open|upheld|overturned
+    # The comment's status when the author appealed (held or rejected).
+    status_appealed: Mapped[str] = mapped_column(String(16))
+    answer_note: Mapped[str | None] = mapped_column(Text)
+    moderator: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+
+class Erasure(Base):
+    """One author erasure; holds counts of what was removed, never who."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | done
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class DailyStat(Base):
+    """Decided comments per site, day, status and decider, kept when retention deletes rows."""
+
+    __tablename__ = "daily_stats"
+
+    site_id: Mapped[str] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    decided_by: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -120,3 +120,24 @@ def sites_delete(site_id: str) -> None:
     except Exception as exc:
         fail(exc)
     print_json({"deleted": site_id})
+
+
+@group.command("export")
+@click.argument("site_id")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), default="-", help="File (default stdout)."
+)
+def sites_export(site_id: str, output: str) -> None:
+    """Write a site's comments, decisions, labels, reports, appeals and stats as JSON Lines."""
+    from civil.privacy.export import export_site
+
+    lines = 0
+    try:
+        with open_database().session() as session, click.open_file(output, "w") as out:
+            for record in export_site(session, site_id):
+                out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                lines += 1
+    except Exception as exc:
+        fail(exc)
+    if output != "-":
+        click.echo(f"{lines} lines written to {output}", err=True)

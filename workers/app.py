@@ -52,6 +52,7 @@ def make_celery(settings: Settings) -> Celery:
             "civil.deliver_event": {"queue": DELIVERY},
             "civil.sweep_pending": {"queue": MAINTENANCE},
             "civil.dispatch_deliveries": {"queue": MAINTENANCE},
+            "civil.apply_retention": {"queue": MAINTENANCE},
         },
         beat_schedule={
             "sweep-pending": {
@@ -63,6 +64,12 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "civil.dispatch_deliveries",
                 "schedule": timedelta(seconds=settings.delivery_poll_seconds),
                 "options": {"expires": settings.delivery_poll_seconds * 2},
+            },
+            # Sites' retention_days: hourly is plenty for a limit counted in days.
+            "apply-retention": {
+                "task": "civil.apply_retention",
+                "schedule": timedelta(hours=1),
+                "options": {"expires": 3600},
             },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),

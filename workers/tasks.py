@@ -22,10 +22,12 @@ from civil.metrics import (
     DECISION_REASONS,
     DECISIONS,
     DELIVERIES,
+    RETENTION_DELETED,
     SCORE_BATCH,
     TASK_SECONDS,
 )
 from civil.models import Comment, utcnow
+from civil.privacy.retention import apply_retention as retain
 from civil.scoring import Scorer
 from civil.tasknames import DELIVERY, SCORING
 from workers import runtime
@@ -146,3 +148,15 @@ def dispatch_deliveries() -> int:
     for event_id in due:
         deliver_event.apply_async((event_id,), queue=DELIVERY)
     return len(due)
+
+
+@app.task(base=CivilTask, name="civil.apply_retention")
+def apply_retention() -> dict[str, int]:
+    """Delete decided comments and finished callbacks past each site's retention_days."""
+    started = time.monotonic()
+    counts = retain(db())
+    for kind, n in counts.items():
+        RETENTION_DELETED.labels(kind).inc(n)
+    log.info("retention run", extra=counts)
+    TASK_SECONDS.labels("apply_retention").observe(time.monotonic() - started)
+    return counts

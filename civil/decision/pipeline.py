@@ -19,6 +19,7 @@ from civil.decision.rules import RuleFacts, evaluate_rules, heuristic_spam_score
 from civil.decision.tags import reason_tags
 from civil.delivery.events import build_events
 from civil.models import Comment, Site, utcnow
+from civil.privacy.scrub import scrub_comment
 from civil.scoring import Scorer, ScorerUnavailable
 from civil.spam.service import assess
 
@@ -328,6 +329,9 @@ def record(db: Database, job: Job, decision: Decision) -> Decided | None:
         assert comment is not None
         session.refresh(comment)
         events = build_events(session, comment)
+        if comment.do_not_store:
+            # After the events are built (they carry the decision, never the text).
+            scrub_comment(session, comment)
         latency = None
         if comment.enqueued_at is not None:
             latency = (decision.decided_at - comment.received_at).total_seconds()

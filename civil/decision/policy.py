@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from civil import schema
+from civil.decision.statement import statement_for
 from civil.schema.decision import Action, DecidedBy
 from civil.scoring import TOXICITY_LABELS
 
@@ -53,6 +54,10 @@ class Policy:
     repeat_window_minutes: int = 10
     author_rate_per_minute: int = 5
     ip_rate_per_minute: int = 10
+    # Weighted distinct reporters that hold an approved comment (civil.moderation.reports).
+    report_hold_threshold: float = 3.0
+    # Days decided comments and callbacks are kept; None keeps them (civil.privacy.retention).
+    retention_days: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Policy:
@@ -97,13 +102,19 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         """The stored and sent form: the wire model's (civil.schema.Decision)."""
+        reasons = [r.to_dict() for r in self.reasons]
+        fields: dict[str, Any] = {}
+        statement = statement_for(self.action, self.decided_by, reasons)
+        if statement is not None:
+            fields["statement"] = schema.Statement.model_validate(statement)
         return schema.Decision(
             action=self.action,
             decided_by=self.decided_by,
-            reasons=[schema.Reason.model_validate(r.to_dict()) for r in self.reasons],
+            reasons=[schema.Reason.model_validate(r) for r in reasons],
             scores=schema.Scores.model_validate(self.scores),
             model=self.model,
             decided_at=self.decided_at,
+            **fields,
         ).wire()
 
 

@@ -20,10 +20,11 @@ from civil.schema import DeliveryAttempt as AttemptOut
 # events still waiting for theirs (see ``due_events``).
 DISPATCH_LEASE = timedelta(seconds=60)
 
-DECIDED, MODERATED, REPLY_APPROVED = (
+DECIDED, MODERATED, REPLY_APPROVED, APPEAL_DECIDED = (
     "comment.decided",
     "comment.moderated",
     "comment.reply_approved",
+    "comment.appeal_decided",
 )
 
 
@@ -43,8 +44,16 @@ def _parent_author(session: Session, comment: Comment) -> dict[str, Any] | None:
     return {"id": author.external_id, "name": author.name, "email": author.email}
 
 
-def build_events(session: Session, comment: Comment, kind: str = DECIDED) -> list[Event]:
-    """Events for a decided comment; added to the caller's transaction (outbox pattern)."""
+def build_events(
+    session: Session,
+    comment: Comment,
+    kind: str = DECIDED,
+    extra: dict[str, Any] | None = None,
+) -> list[Event]:
+    """Events for a decided comment; added to the caller's transaction (outbox pattern).
+
+    ``extra`` adds keys to ``data`` (an appeal's answer, for ``comment.appeal_decided``).
+    """
     site = session.get(Site, comment.site_id)
     if site is None or not site.callback_url:
         return []
@@ -59,9 +68,10 @@ def build_events(session: Session, comment: Comment, kind: str = DECIDED) -> lis
         # Edits are decided again; the revision lets a site ignore an older decision that
         # arrives after a newer one.
         "revision": comment.revision,
+        **(extra or {}),
     }
     kinds = [kind]
-    if comment.status == "approved" and comment.parent_external_id:
+    if comment.status == "approved" and comment.parent_external_id and kind != APPEAL_DECIDED:
         kinds.append(REPLY_APPROVED)
     events = []
     for event_type in kinds:

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from civil import schema
+from civil.decision.statement import statement_for
 from civil.delivery.events import MODERATED, build_events
 from civil.errors import Conflict, InvalidInput
 from civil.feedback import record_moderation_label, record_spam_label, record_toxicity_label
@@ -29,6 +30,7 @@ from civil.moderation.queue import (
     queue_count,
     visible_comment,
 )
+from civil.moderation.reports import settle_reports
 from civil.schema import moderation as moderation_schema
 
 REJECT_REASONS: tuple[str, ...] = get_args(moderation_schema.RejectReason)
@@ -110,6 +112,10 @@ def _moderator_decision(
     if note:
         moderator_reason["note"] = note
     auto = auto_part(previous)
+    fields: dict[str, Any] = {}
+    statement = statement_for(verdict, "moderator", [moderator_reason])
+    if statement is not None:
+        fields["statement"] = schema.Statement.model_validate(statement)
     return schema.Decision(
         action=verdict,  # type: ignore[arg-type]
         decided_by="moderator",
@@ -121,6 +127,7 @@ def _moderator_decision(
         decided_at=utcnow(),
         moderator=who.email,
         auto=schema.Decision.model_validate(auto) if auto else None,
+        **fields,
     ).wire()
 
 
@@ -243,6 +250,8 @@ def act(
         session.refresh(comment)
         event_ids = [e.id for e in build_events(session, comment, MODERATED)]
     after["status"] = status
+    if action in COMMENT_ACTIONS or status != before_status:
+        settle_reports(session, comment.id, status)
     labels = _store_labels(session, comment, who, action, reason)
     session.add(
         AuditEntry(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, get_args
 
-from sqlalchemy import Select, and_, exists, func, select, tuple_
+from sqlalchemy import Select, and_, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from civil.errors import InvalidInput, NotFound
@@ -16,6 +16,7 @@ from civil.models import (
     Author,
     Comment,
     Feedback,
+    Report,
     Site,
 )
 from civil.moderation.accounts import Identity
@@ -118,11 +119,15 @@ def _reason_clause(reason: str) -> Any:
             ),
         )
     if reason == "reported":
-        return exists().where(
-            Feedback.comment_id == Comment.id,
-            Feedback.kind == "spam",
-            Feedback.label == "spam",
-            Feedback.source.in_(("site", "akismet")),
+        # A site's spam label, or readers' reports nobody has settled yet.
+        return or_(
+            exists().where(
+                Feedback.comment_id == Comment.id,
+                Feedback.kind == "spam",
+                Feedback.label == "spam",
+                Feedback.source.in_(("site", "akismet")),
+            ),
+            exists().where(Report.comment_id == Comment.id, Report.outcome.is_(None)),
         )
     return Comment.reason_tags.like(f"%,{reason},%")
 
@@ -231,6 +236,6 @@ def moderator_sites(session: Session, who: Identity) -> list[Site]:
 def auto_part(decision: dict[str, Any] | None) -> dict[str, Any]:
     """The automatic decision's reasons and scores (kept inside a moderator's decision)."""
     decision = decision or {}
-    if decision.get("decided_by") == "moderator":
+    if decision.get("decided_by") in ("moderator", "reports"):
         return decision.get("auto") or {}
     return decision

@@ -19,6 +19,15 @@ from civil.schema.moderation import (
     QueuePage,
     Released,
 )
+from civil.schema.readers import (
+    AppealAnswer,
+    AppealIn,
+    AppealOut,
+    ErasureOut,
+    ReportIn,
+    ReportOut,
+    Statement,
+)
 from civil.schema.responses import (
     Alive,
     CommentState,
@@ -35,6 +44,9 @@ from civil.schema.wire import Error, Out, Rfc3339, rfc3339, validation_errors
 __all__ = [
     "ActionOutcome",
     "Alive",
+    "AppealAnswer",
+    "AppealIn",
+    "AppealOut",
     "ArticleIn",
     "AuditEntry",
     "AuthorIn",
@@ -48,6 +60,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliveryList",
+    "ErasureOut",
     "Error",
     "FeedbackIn",
     "FeedbackOut",
@@ -62,9 +75,12 @@ __all__ = [
     "Reason",
     "Released",
     "ReplayedDelivery",
+    "ReportIn",
+    "ReportOut",
     "Rfc3339",
     "Scores",
     "Signal",
+    "Statement",
     "rfc3339",
     "validation_errors",
 ]

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
+from civil.schema.readers import Statement
 from civil.schema.wire import Out, Rfc3339
 
 Action = Literal["approve", "hold", "reject"]
@@ -59,3 +60,6 @@ class Decision(Out):
     decided_at: Rfc3339
     moderator: str | None = Field(default=None, description="the moderator who decided")
     auto: Decision | None = Field(default=None, description="the automatic decision overruled")
+    statement: Statement | None = Field(
+        default=None, description="rejections: the statement of reasons for the author"
+    )

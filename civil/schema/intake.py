@@ -64,6 +64,11 @@ class CommentIn(_Strict):
     language: str | None = Field(
         default=None, max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
     )
+    do_not_store: bool = Field(
+        default=False,
+        description="score, decide and call back, then drop the text and the author's "
+        "personal fields; only the decision remains",
+    )
 
     @field_validator("content")
     @classmethod
@@ -112,3 +117,5 @@ class PolicyIn(_Strict):
     repeat_window_minutes: int | None = Field(default=None, ge=0)
     author_rate_per_minute: int | None = Field(default=None, ge=0)
     ip_rate_per_minute: int | None = Field(default=None, ge=0)
+    report_hold_threshold: float | None = Field(default=None, gt=0)
+    retention_days: int | None = Field(default=None, ge=1)

@@ -130,3 +130,18 @@ def measure(session: Session, subject: Subject, redis_url: str | None) -> Veloci
             _redis_down_until[redis_url] = time.monotonic() + REDIS_RETRY_AFTER
             log.warning("spam velocity counters unavailable, counting in the database: %s", exc)
     return db_velocity(session, subject)
+
+
+def forget(url: str | None, site_id: str, author_ids: list[int], ips: list[str]) -> int:
+    """Delete an author's and their IPs' counters from Redis (an erasure); how many existed.
+
+    The IP is part of the key's name, so the whole counter goes (its other members are
+    comment ids, which the next comments from that address rebuild within the window).
+    """
+    if not url:
+        return 0
+    base = f"{PREFIX}:{site_id}"
+    keys = [f"{base}:author:{a}" for a in author_ids] + [f"{base}:ip:{ip}" for ip in ips]
+    if not keys:
+        return 0
+    return int(_client(url).delete(*keys))

@@ -57,3 +57,7 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     app.register_blueprint(bp)
+
+
+# The reports and appeals pages add their routes to the same blueprint.
+from service.moderate import readers as _readers  # noqa: E402,F401

@@ -16,6 +16,8 @@ REQUESTS: dict[str, type[BaseModel]] = {
     "QueueFilter": schema.QueueFilter,
     "ModeratorAction": schema.ModeratorAction,
     "BulkAction": schema.BulkAction,
+    "ReportIn": schema.ReportIn,
+    "AppealIn": schema.AppealIn,
 }
 RESPONSES: dict[str, type[BaseModel]] = {
     "CommentState": schema.CommentState,
@@ -34,6 +36,11 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "Claimed": schema.Claimed,
     "Released": schema.Released,
     "BulkResult": schema.BulkResult,
+    "ReportOut": schema.ReportOut,
+    "AppealOut": schema.AppealOut,
+    "AppealAnswer": schema.AppealAnswer,
+    "Statement": schema.Statement,
+    "ErasureOut": schema.ErasureOut,
 }
 
 

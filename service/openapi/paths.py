@@ -92,6 +92,7 @@ def site_paths() -> dict[str, Any]:
                 },
             }
         },
+        **reader_paths(),
         "/v1/sites/{site_id}/deliveries": {
             "get": {
                 "summary": "Recent callback deliveries (?status=dead for dead letters)",
@@ -128,6 +129,75 @@ def site_paths() -> dict[str, Any]:
                     "202": ok("replay committed", ref("ReplayedDelivery")),
                     **AUTH_ERRORS,
                 },
+            }
+        },
+    }
+
+
+def reader_paths() -> dict[str, Any]:
+    conflict = err("the comment is not held or rejected, or already has an open appeal")
+    erasure = ref("ErasureOut")
+    return {
+        "/v1/sites/{site_id}/comments/{comment_id}/reports": {
+            "post": {
+                "summary": "A reader reports a comment",
+                "description": (
+                    "Stored once per (comment, reporter_id): the same reporter again is a "
+                    "no-op. An approved comment whose unsettled reports reach the policy's "
+                    "`report_hold_threshold` (reporters weighted by how often moderators "
+                    "upheld them, see the README) becomes `held` with reason `reported`, and "
+                    "the site gets `comment.decided` with `decided_by: reports`. A report is "
+                    "never a spam label."
+                ),
+                "parameters": [SITE, COMMENT],
+                "requestBody": json_body("ReportIn"),
+                "responses": {
+                    "202": ok("report stored (or already there)", ref("ReportOut")),
+                    **BODY_ERRORS,
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/sites/{site_id}/comments/{comment_id}/appeals": {
+            "post": {
+                "summary": "The author appeals a held or rejected comment",
+                "description": (
+                    "A moderator answers it in the workspace's Appeals view; the answer reaches "
+                    "the site as `comment.appeal_decided` (`data.appeal`), and as "
+                    "`comment.moderated` when the comment's status changes (overturned: "
+                    "approved; upheld on a held comment: rejected). The body may be empty."
+                ),
+                "parameters": [SITE, COMMENT],
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": ref("AppealIn")}},
+                },
+                "responses": {
+                    "201": ok("appeal opened", ref("AppealOut")),
+                    "409": conflict,
+                    **BODY_ERRORS,
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/sites/{site_id}/authors/{author_id}": {
+            "delete": {
+                "summary": "Erase an author (GDPR art. 17)",
+                "description": (
+                    "Deletes or anonymises every comment, label, report, appeal, reputation "
+                    "entry, fingerprint, velocity counter and callback payload holding the "
+                    "author's content or personal data; audit entries keep ids and actions with "
+                    "their notes cleared. Runs at once: the answer is usually `done`."
+                ),
+                "parameters": [SITE, path_param("author_id", "the site's author id")],
+                "responses": {"202": ok("erasure recorded", erasure), **AUTH_ERRORS},
+            }
+        },
+        "/v1/sites/{site_id}/erasures/{erasure_id}": {
+            "get": {
+                "summary": "An erasure's status and counts",
+                "parameters": [SITE, path_param("erasure_id")],
+                "responses": {"200": ok("the erasure", erasure), **AUTH_ERRORS},
             }
         },
     }

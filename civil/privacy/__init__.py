@@ -1,0 +1,1 @@
+"""Authors' data: erasure, retention, do_not_store, a site's export."""
