@@ -1,0 +1,326 @@
+"""Reports, appeals and the statement of reasons through the site API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import request_finished
+from sqlalchemy import func, select
+
+from civil.db import Database
+from civil.errors import Conflict
+from civil.migrate import upgrade
+from civil.models import Appeal, Comment, Event, Feedback, Report
+from civil.moderation import actions, appeals
+from civil.moderation.accounts import by_token
+from civil.moderation.reports import reporter_weight
+from civil.settings import Settings
+from civil.sites import Credentials, create_site
+from service import create_app
+from tests.conftest import make_settings
+from tests.support.moderation import decided_comment, moderator
+from tests.support.openapi_check import response_problem
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: Any, tmp_path: Path) -> Iterator[tuple[Settings, Database]]:
+    """A migrated database of each kind (PostgreSQL: a fresh one from the pg_url fixture)."""
+    if request.param == "sqlite":
+        settings = make_settings(tmp_path / "var")
+    else:
+        pg_url = request.getfixturevalue("pg_url")
+        settings = make_settings(tmp_path / "var", database_url=pg_url)
+    upgrade(settings)
+    db = Database(settings)
+    yield settings, db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def db(backend: tuple[Settings, Database]) -> Database:
+    return backend[1]
+
+
+@pytest.fixture
+def client(backend: tuple[Settings, Database]) -> Iterator[Any]:
+    app = create_app(backend[0])
+    problems: list[str] = []
+
+    def check(sender: Any, response: Any, **extra: Any) -> None:
+        from flask import request as current
+
+        if response.mimetype == "application/json":
+            problem = response_problem(
+                current.method, current.path, response.status_code, response.get_json()
+            )
+            if problem:
+                problems.append(problem)
+
+    request_finished.connect(check, app)
+    yield app.test_client()
+    request_finished.disconnect(check, app)
+    app.extensions["civil"]["db"].engine.dispose()
+    assert not problems, "responses that break /openapi.json:\n" + "\n".join(problems)
+
+
+def new_site(db: Database, **policy: Any) -> Credentials:
+    with db.session() as session:
+        return create_site(
+            session,
+            name="Daily Planet",
+            callback_url="http://127.0.0.1:9/hook",
+            policy=policy or None,
+            allow_private=True,
+        )
+
+
+def auth(site: Credentials) -> dict[str, str]:
+    return {"Authorization": f"Bearer {site.api_key}"}
+
+
+def external(db: Database, comment_id: int) -> str:
+    with db.session() as session:
+        comment = session.get(Comment, comment_id)
+        assert comment is not None
+        return comment.external_id
+
+
+def count(db: Database, model: Any, *where: Any) -> int:
+    with db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def report(client: Any, site: Credentials, cid: str, who: str, reason: str = "abusive") -> Any:
+    return client.post(
+        f"/v1/sites/{site.site_id}/comments/{cid}/reports",
+        json={"reporter_id": who, "reason": reason, "note": f"{who} says no"},
+        headers=auth(site),
+    )
+
+
+def events_of(db: Database, comment_id: int, kind: str) -> list[dict[str, Any]]:
+    with db.session() as session:
+        return [
+            e.payload
+            for e in session.scalars(
+                select(Event)
+                .where(Event.comment_id == comment_id, Event.type == kind)
+                .order_by(Event.created_at)
+            )
+        ]
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+def test_reports_count_distinct_readers_and_hold_at_the_threshold(client, db) -> None:
+    site = new_site(db)
+    comment_id = decided_comment(db, site.site_id)
+    cid = external(db, comment_id)
+    first = report(client, site, cid, "r-1")
+    assert first.status_code == 202, first.json
+    assert first.json["comment_id"] == cid and first.json["reports"] == 1
+    again = report(client, site, cid, "r-1", reason="spam")
+    assert again.status_code == 202 and again.json["reports"] == 1
+    assert again.json["report_id"] == first.json["report_id"]
+    assert report(client, site, cid, "r-2").json["reports"] == 2
+    with db.session() as session:
+        assert session.get(Comment, comment_id).status == "approved"
+    third = report(client, site, cid, "r-3", reason="hate")
+    assert third.json["reports"] == 3
+    state = client.get(f"/v1/sites/{site.site_id}/comments/{cid}", headers=auth(site)).json
+    assert state["status"] == "held"
+    assert state["decision"]["decided_by"] == "reports"
+    assert state["decision"]["reasons"][0]["code"] == "reported"
+    decided = events_of(db, comment_id, "comment.decided")
+    assert [e["data"]["decision"]["decided_by"] for e in decided] == ["auto", "reports"]
+    assert decided[-1]["data"]["status"] == "held"
+    # A report is not a spam label: nothing was learnt from it.
+    assert count(db, Feedback) == 0
+    assert count(db, Report, Report.comment_id == comment_id) == 3
+
+
+def test_report_errors_use_the_one_shape_and_store_nothing(client, db) -> None:
+    site = new_site(db)
+    other = new_site(db)
+    cid = external(db, decided_comment(db, site.site_id))
+    url = f"/v1/sites/{site.site_id}/comments/{cid}/reports"
+    cases = [
+        (client.post(url, json={"reporter_id": "r", "reason": "meh"}, headers=auth(site)), 422),
+        (client.post(url, json={"reason": "spam"}, headers=auth(site)), 422),
+        (client.post(url, json={"reporter_id": "", "reason": "spam"}, headers=auth(site)), 422),
+        (client.post(url, json=["spam"], headers=auth(site)), 400),
+        (client.post(url, data="reason=spam", headers=auth(site)), 415),
+        (client.post(url, json={"reporter_id": "r", "reason": "spam"}), 401),
+        (client.post(url, json={"reporter_id": "r", "reason": "spam"}, headers=auth(other)), 403),
+        (
+            client.post(
+                f"/v1/sites/{site.site_id}/comments/nope/reports",
+                json={"reporter_id": "r", "reason": "spam"},
+                headers=auth(site),
+            ),
+            404,
+        ),
+    ]
+    for response, status in cases:
+        assert response.status_code == status, (status, response.json)
+        assert set(response.json) == {"error", "message", "details"}
+    assert cases[0][0].json["details"]["errors"][0]["loc"] == ["reason"]
+    assert count(db, Report) == 0
+
+
+def test_overruled_reporters_count_less(client, db) -> None:
+    site = new_site(db)
+    _, token = moderator(db, "mod@example.org", [site.site_id])
+    with db.session() as session:
+        who = by_token(session, token)
+    # r-cry reports two comments a moderator then approves: overruled twice.
+    for n in range(2):
+        comment_id = decided_comment(db, site.site_id)
+        assert report(client, site, external(db, comment_id), "r-cry").status_code == 202
+        with db.session() as session:
+            actions.act(session, who, comment_id, "approve")
+    with db.session() as session:
+        assert reporter_weight(session, site.site_id, "r-cry") == 0.5
+        assert reporter_weight(session, site.site_id, "r-new") == 1.0
+        outcomes = session.scalars(select(Report.outcome).where(Report.reporter_id == "r-cry"))
+        assert set(outcomes) == {"overruled"}
+    # Three reporters, one of them worth half: 2.5 < 3, the comment stays up.
+    target = decided_comment(db, site.site_id)
+    cid = external(db, target)
+    for who_id in ("r-cry", "r-a", "r-b"):
+        assert report(client, site, cid, who_id).status_code == 202
+    with db.session() as session:
+        assert session.get(Comment, target).status == "approved"
+    assert report(client, site, cid, "r-c").json["reports"] == 4
+    with db.session() as session:
+        assert session.get(Comment, target).status == "held"
+        # The moderator rejects it: the four reports are upheld.
+        actions.act(session, who, target, "reject", "abusive")
+    with db.session() as session:
+        assert reporter_weight(session, site.site_id, "r-cry") == 0.6  # (1+2)/(1+2+2)
+
+
+def test_a_moderator_approval_settles_reports_and_they_start_over(client, db) -> None:
+    site = new_site(db, report_hold_threshold=2)
+    _, token = moderator(db, "mod@example.org", [site.site_id])
+    comment_id = decided_comment(db, site.site_id)
+    cid = external(db, comment_id)
+    report(client, site, cid, "r-1")
+    report(client, site, cid, "r-2")
+    with db.session() as session:
+        assert session.get(Comment, comment_id).status == "held"
+        actions.act(session, by_token(session, token), comment_id, "approve")
+    # Two new readers (weight 1): the settled reports no longer count, the new ones do.
+    assert report(client, site, cid, "r-3").json["reports"] == 3
+    with db.session() as session:
+        assert session.get(Comment, comment_id).status == "approved"
+    report(client, site, cid, "r-4")
+    with db.session() as session:
+        assert session.get(Comment, comment_id).status == "held"
+
+
+# --- appeals and the statement of reasons ----------------------------------------------------
+
+
+def test_rejections_carry_a_statement_of_reasons(client, db) -> None:
+    site = new_site(db)
+    cid = external(db, decided_comment(db, site.site_id, toxicity=0.99))
+    state = client.get(f"/v1/sites/{site.site_id}/comments/{cid}", headers=auth(site)).json
+    assert state["status"] == "rejected"
+    statement = state["decision"]["statement"]
+    assert statement["code"] == "toxic" and statement["automated"] is True
+    assert "toxic" in statement["text"] and "appeal" in statement["redress"]
+    approved = external(db, decided_comment(db, site.site_id))
+    state = client.get(f"/v1/sites/{site.site_id}/comments/{approved}", headers=auth(site)).json
+    assert "statement" not in state["decision"]
+
+
+def test_appeal_overturned_reaches_the_site_and_is_a_label(client, db) -> None:
+    site = new_site(db)
+    _, token = moderator(db, "mod@example.org", [site.site_id])
+    comment_id = decided_comment(db, site.site_id, toxicity=0.99)
+    cid = external(db, comment_id)
+    url = f"/v1/sites/{site.site_id}/comments/{cid}/appeals"
+    filed = client.post(url, json={"note": "I was quoting the mayor"}, headers=auth(site))
+    assert filed.status_code == 201, filed.json
+    assert filed.json["status"] == "open" and filed.json["appeal_id"].startswith("apl_")
+    second = client.post(url, json={}, headers=auth(site))
+    assert second.status_code == 409 and second.json["error"] == "appeal_open"
+    with db.session() as session:
+        outcome = appeals.decide_appeal(
+            session, by_token(session, token), filed.json["appeal_id"], "overturned", "fair point"
+        )
+    assert outcome.status == "approved"
+    moderated = events_of(db, comment_id, "comment.moderated")
+    assert moderated and moderated[-1]["data"]["status"] == "approved"
+    answered = events_of(db, comment_id, "comment.appeal_decided")
+    assert [e["data"]["appeal"] for e in answered] == [
+        {"id": filed.json["appeal_id"], "outcome": "overturned", "note": "fair point"}
+    ]
+    with db.session() as session:
+        labels = list(appeals.appeal_labels(session, site.site_id))
+        assert [(x.comment_id, x.outcome, x.status_appealed) for x in labels] == [
+            (comment_id, "overturned", "rejected")
+        ]
+        assert labels[0].decision["auto"]["action"] == "reject"
+        assert session.get(Appeal, filed.json["appeal_id"]).status == "overturned"
+    state = client.get(f"/v1/sites/{site.site_id}/comments/{cid}", headers=auth(site)).json
+    assert state["status"] == "approved" and "statement" not in state["decision"]
+
+
+def test_appeal_upheld_on_a_held_comment_rejects_it_with_a_statement(client, db) -> None:
+    site = new_site(db)
+    _, token = moderator(db, "mod@example.org", [site.site_id])
+    comment_id = decided_comment(db, site.site_id, toxicity=0.7)
+    cid = external(db, comment_id)
+    filed = client.post(
+        f"/v1/sites/{site.site_id}/comments/{cid}/appeals", headers=auth(site)
+    )  # no body: an appeal without a note
+    assert filed.status_code == 201, filed.json
+    with db.session() as session:
+        outcome = appeals.decide_appeal(
+            session, by_token(session, token), filed.json["appeal_id"], "upheld", None, "abusive"
+        )
+    assert outcome.status == "rejected"
+    state = client.get(f"/v1/sites/{site.site_id}/comments/{cid}", headers=auth(site)).json
+    assert state["decision"]["statement"]["code"] == "abusive"
+    assert state["decision"]["statement"]["decided_by"] == "moderator"
+    answered = events_of(db, comment_id, "comment.appeal_decided")
+    assert answered[-1]["data"]["appeal"]["outcome"] == "upheld"
+    with db.session() as session, pytest.raises(Conflict) as again:
+        appeals.decide_appeal(
+            session, by_token(session, token), filed.json["appeal_id"], "overturned"
+        )
+    assert again.value.code == "appeal_closed"
+
+
+def test_appeal_errors_use_the_one_shape_and_store_nothing(client, db) -> None:
+    site = new_site(db)
+    other = new_site(db)
+    approved = external(db, decided_comment(db, site.site_id))
+    rejected = external(db, decided_comment(db, site.site_id, toxicity=0.99))
+    base = f"/v1/sites/{site.site_id}/comments"
+    cases = [
+        (client.post(f"{base}/{approved}/appeals", json={}, headers=auth(site)), 409),
+        (client.post(f"{base}/{rejected}/appeals", json={"note": 5}, headers=auth(site)), 422),
+        (
+            client.post(
+                f"{base}/{rejected}/appeals", json={"note": "x" * 2001}, headers=auth(site)
+            ),
+            422,
+        ),
+        (client.post(f"{base}/{rejected}/appeals", data="note=hi", headers=auth(site)), 415),
+        (client.post(f"{base}/{rejected}/appeals", json={}, headers=auth(other)), 403),
+        (client.post(f"{base}/{rejected}/appeals", json={}), 401),
+        (client.post(f"{base}/nope/appeals", json={}, headers=auth(site)), 404),
+    ]
+    for response, status in cases:
+        assert response.status_code == status, (status, response.json)
+        assert set(response.json) == {"error", "message", "details"}
+    assert cases[0][0].json["error"] == "not_appealable"
+    assert cases[0][0].json["details"]["status"] == "approved"
+    assert count(db, Appeal) == 0
