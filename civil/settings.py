@@ -39,6 +39,8 @@ class Settings:
     unauthenticated_rate_limit: str = "60/minute"
     sweep_after_seconds: int = 60
     sweep_interval_seconds: int = 30
+    # How often sites' retention_days are applied (hourly is plenty for a limit in days).
+    retention_interval_seconds: int = 3600
     delivery_poll_seconds: int = 5
     delivery_timeout_seconds: float = 10.0
     delivery_retry_hours: float = 25.0

@@ -65,11 +65,10 @@ def make_celery(settings: Settings) -> Celery:
                 "schedule": timedelta(seconds=settings.delivery_poll_seconds),
                 "options": {"expires": settings.delivery_poll_seconds * 2},
             },
-            # Sites' retention_days: hourly is plenty for a limit counted in days.
             "apply-retention": {
                 "task": "civil.apply_retention",
-                "schedule": timedelta(hours=1),
-                "options": {"expires": 3600},
+                "schedule": timedelta(seconds=settings.retention_interval_seconds),
+                "options": {"expires": settings.retention_interval_seconds},
             },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),

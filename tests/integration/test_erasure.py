@@ -9,6 +9,7 @@ feedback API (labels, reputation by e-mail and IP), reports, an appeal, a modera
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -96,10 +97,8 @@ def _decoded(raw: bytes) -> str:
     except ValueError:
         return out
     if isinstance(message, dict) and isinstance(message.get("body"), str):
-        try:
+        with contextlib.suppress(ValueError):
             out += base64.b64decode(message["body"]).decode("latin-1")
-        except ValueError:
-            pass
     return out
 
 
