@@ -324,3 +324,99 @@ def test_appeal_errors_use_the_one_shape_and_store_nothing(client, db) -> None:
     assert cases[0][0].json["error"] == "not_appealable"
     assert cases[0][0].json["details"]["status"] == "approved"
     assert count(db, Appeal) == 0
+
+
+# --- retention, do_not_store, export ---------------------------------------------------------
+
+
+def test_retention_deletes_old_decided_comments_in_batches_and_keeps_the_stats(db) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from civil.models import DailyStat, utcnow
+    from civil.privacy.retention import apply_retention
+
+    site = new_site(db, retention_days=30)
+    forever = new_site(db)
+    old = [decided_comment(db, site.site_id) for _ in range(5)]
+    rejected = decided_comment(db, site.site_id, toxicity=0.99)
+    held = decided_comment(db, site.site_id, toxicity=0.7)
+    recent = decided_comment(db, site.site_id)
+    untouched = decided_comment(db, forever.site_id)
+    long_ago = utcnow() - timedelta(days=40)
+    with db.session() as session:
+        session.execute(
+            update(Comment)
+            .where(Comment.id.in_([*old, rejected, held, untouched]))
+            .values(decided_at=long_ago)
+        )
+        # The recent comment's callback was delivered long ago: it goes, the comment stays.
+        session.execute(
+            update(Event)
+            .where(Event.comment_id == recent)
+            .values(status="delivered", created_at=long_ago)
+        )
+    assert apply_retention(db, batch=2) == {"comments": 6, "events": 1}
+    with db.session() as session:
+        left = set(session.scalars(select(Comment.id)))
+        assert left == {held, recent, untouched}
+        assert session.scalar(select(func.count()).where(Event.comment_id == recent)) == 0
+        stats = {
+            (s.status, s.decided_by): s.count
+            for s in session.scalars(select(DailyStat).where(DailyStat.site_id == site.site_id))
+        }
+    assert stats == {("approved", "auto"): 5, ("rejected", "auto"): 1}
+    assert apply_retention(db, batch=2) == {"comments": 0, "events": 0}
+
+
+def test_do_not_store_keeps_only_the_decision(client, db) -> None:
+    from civil.models import Author, SpamFingerprint
+
+    site = new_site(db)
+    comment_id = decided_comment(
+        db,
+        site.site_id,
+        toxicity=0.99,
+        do_not_store=True,
+        author={"id": "u-p", "name": "Pat", "email": "pat@example.org", "ip": "192.0.2.1"},
+    )
+    with db.session() as session:
+        comment = session.get(Comment, comment_id)
+        assert (comment.content, comment.ip, comment.user_agent) == ("", None, None)
+        author = session.get(Author, comment.author_id)
+        assert (author.name, author.email) == (None, None) and author.external_id == "u-p"
+        assert session.scalar(select(func.count()).select_from(SpamFingerprint)) == 0
+        cid = comment.external_id
+    state = client.get(f"/v1/sites/{site.site_id}/comments/{cid}", headers=auth(site)).json
+    assert state["status"] == "rejected" and state["decision"]["statement"]["code"] == "toxic"
+    [decided] = events_of(db, comment_id, "comment.decided")
+    assert decided["data"]["decision"] == state["decision"]
+
+
+def test_export_writes_comments_decisions_and_labels(client, db) -> None:
+    from civil.privacy.export import export_site
+
+    site = new_site(db)
+    comment_id = decided_comment(db, site.site_id, content="Lovely park photos.")
+    cid = external(db, comment_id)
+    assert (
+        client.post(
+            f"/v1/sites/{site.site_id}/comments/{cid}/feedback",
+            json={"label": "ham"},
+            headers=auth(site),
+        ).status_code
+        == 200
+    )
+    report(client, site, cid, "r-1")
+    other = new_site(db)
+    decided_comment(db, other.site_id, content="Not this site's comment.")
+    with db.session() as session:
+        lines = list(export_site(session, site.site_id))
+    comments = [x for x in lines if x["type"] == "comment"]
+    assert [(c["id"], c["content"], c["status"]) for c in comments] == [
+        (cid, "Lovely park photos.", "approved")
+    ]
+    assert comments[0]["decision"]["action"] == "approve"
+    assert [(x["comment_id"], x["label"]) for x in lines if x["type"] == "label"] == [(cid, "ham")]
+    assert [x["reason"] for x in lines if x["type"] == "report"] == ["abusive"]

@@ -14,3 +14,11 @@ def test_the_worker_reconnects_for_as_long_as_the_broker_is_down():
 def test_the_worker_runs_without_the_bootsteps_that_reconnect_their_own_channels():
     command = worker_command("scoring", 1)
     assert "--without-gossip" in command and "--without-mingle" in command
+
+
+def test_retention_is_on_the_beat_schedule_at_the_configured_interval():
+    conf = make_celery(Settings.from_env({}, retention_interval_seconds=120)).conf
+    entry = conf.beat_schedule["apply-retention"]
+    assert entry["task"] == "civil.apply_retention"
+    assert entry["schedule"].total_seconds() == 120
+    assert conf.task_routes["civil.apply_retention"] == {"queue": "maintenance"}
