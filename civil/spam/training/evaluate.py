@@ -443,9 +443,20 @@ def report(out_path: Path | None = None) -> dict:
     z = np.array([value for _, values in log_odds.values() for value in values])
     platt = platt_out_of_fold(log_odds)
     slope, offset = platt["all_folds"]
+    from civil.spam.training.article_eval import leave_one_source_out
+
     result = {
         "leave_one_video_out": per_video,
+        "leave_one_video_out_summary": {
+            key: {
+                f"{stat}_{m}": round(float(fn([v[key][m] for v in per_video.values()])), 4)
+                for stat, fn in (("mean", np.mean), ("min", np.min))
+                for m in ("f1", "roc_auc")
+            }
+            for key in ("tfidf_lr_baseline", "text_model", "content_signals", "full_replay")
+        },
         "article_comments": offtopic(platt=(slope, offset)),
+        "article_comments_leave_one_source_out": leave_one_source_out(),
         "calibration": {
             "leave_one_video_out_pooled": calibration(y, _probability(z)),
             "platt_out_of_fold": platt,
