@@ -213,9 +213,7 @@ def article_similarity(words: list[str], title: str, text: str, idf: Idf | None)
 
 def contact_cues(text: str) -> int:
     """Phone numbers, e-mail addresses and messenger invitations written into the text."""
-    phones = sum(
-        1 for m in _PHONE.finditer(text) if len(_DIGIT.findall(m.group(0))) >= 7
-    )
+    phones = sum(1 for m in _PHONE.finditer(text) if len(_DIGIT.findall(m.group(0))) >= 7)
     return phones + len(_EMAIL.findall(text)) + len(_MESSENGER.findall(text))
 
 

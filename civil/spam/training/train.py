@@ -49,6 +49,13 @@ CONFIG = FeatureConfig(word_bits=16, char_bits=18, char_min=2, char_max=5, word_
 C = 4.0
 MIN_DF = 2
 SITE_LABEL_WEIGHT = 3.0  # a site's own labels describe its spam better than YouTube or SMS
+# Real readers' comments as ham: they teach the text model what discussion reads like (YouTube
+# and SMS ham is short chat). Capped and down-weighted; never used for the Platt calibration,
+# which stays on the spam collections' own mixture.
+COMMENT_HAM_GROUPS = ("news-comments", "wikipedia-talk")
+COMMENT_HAM_CAP = 3000
+COMMENT_HAM_WEIGHT = 0.5
+COMMENT_HAM_SEED = 7
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,50 @@ def load_shared(root: Path = DEFAULT_DATA) -> list[Example]:
     rows = [e for path in youtube for e in read_youtube(path)]
     rows += [e for path in sorted((root / "sms").glob("*.tsv")) for e in read_sms(path)]
     return dedupe(rows)
+
+
+def _held_out_texts(toxicity: Path) -> set[str]:
+    """Texts of the article-comment evaluation sources, never trained on."""
+    held: set[str] = set()
+    for path, column in (
+        (toxicity / "wikipedia-context" / "gc.csv", "text"),
+        (toxicity / "civil-comments" / "sample.csv", "comment_text"),
+    ):
+        if path.exists():
+            held.update(_csv_texts(path, (column,)))
+    return held
+
+
+def comment_ham(data_root: Path = DEFAULT_DATA) -> list[Example]:
+    """Real reader comments, as ham: SemEval toxic-spans posts (Civil Comments, news sites)
+    and Wikipedia talk comments (wikipedia-context ``gn.csv``), ``COMMENT_HAM_CAP`` of each.
+
+    A rude comment is still not spam, so toxicity labels are ignored. Texts that appear in
+    the article-comment evaluation (``gc.csv``, the Civil Comments sample) are left out.
+    """
+    import random
+
+    toxicity = Path(data_root).parent / "toxicity"
+    held = _held_out_texts(toxicity)
+    sources = (
+        ("news-comments", toxicity / "toxic-spans" / "comments.csv", "comment_text"),
+        ("wikipedia-talk", toxicity / "wikipedia-context" / "gn.csv", "text"),
+    )
+    out = []
+    for group, path, column in sources:
+        if not path.exists():
+            continue
+        texts = [t for t in dict.fromkeys(_csv_texts(path, (column,))) if t not in held]
+        texts = [t for t in texts if len(t.strip()) >= 20]
+        rng = random.Random(COMMENT_HAM_SEED)  # noqa: S311 - a reproducible sample, not a secret
+        picked = rng.sample(texts, min(COMMENT_HAM_CAP, len(texts)))
+        out += [Example(t, 0, group, COMMENT_HAM_WEIGHT) for t in picked]
+    return out
+
+
+def load_training(root: Path = DEFAULT_DATA) -> list[Example]:
+    """What the shipped model trains on: the spam collections plus real comments as ham."""
+    return dedupe([*load_shared(root), *comment_ham(root)])
 
 
 def dedupe(rows: Sequence[Example]) -> list[Example]:
@@ -194,14 +245,17 @@ def fit(
         coef, intercept = _fit_raw(X[train], y[train], weights[train], c)
         raw[test] = X[test] @ coef + intercept
         bar.update()
-    slope, offset = _platt(raw, y)
+    calibrate = np.array([r.group not in COMMENT_HAM_GROUPS for r in rows])
+    slope, offset = _platt(raw[calibrate], y[calibrate])
     coef, intercept = _fit_raw(X, y, weights, c)
     bar.update()
     bar.close()
     folded = (coef * idf * slope).astype(np.float32)[:, None]
     meta = {
         "version": time.strftime("%Y-%m-%d"),
-        "trained_on": sorted({r.group for r in rows}),
+        "trained_on": {
+            g: sum(1 for r in rows if r.group == g) for g in sorted({r.group for r in rows})
+        },
         "rows": len(rows),
         "spam_rows": int(y.sum()),
         "C": c,
@@ -247,7 +301,7 @@ def train(
     site_rows: Sequence[tuple[str, str]] = (),
 ) -> dict[str, object]:
     """Train on the shared data plus ``site_rows``; write the model; return its description."""
-    rows = load_shared(data_root)
+    rows = load_training(data_root)
     extra = site_examples(site_rows)
     # A site's label overrides the shared data's for the same text.
     rows = dedupe([*extra, *rows]) if extra else rows

@@ -27,7 +27,9 @@ def test_idf_weighs_rare_words_above_words_every_text_has():
     weights = idf.weights
     assert weights[bucket("lane")] == pytest.approx(1.0)  # ln(4/4) + 1
     assert weights[bucket("council")] == pytest.approx(math.log(4 / 2) + 1)
-    unseen = next(b for b in range(1 << IDF_BITS) if b not in {bucket(w) for w in ("lane", "council", "bake")})
+    unseen = next(
+        b for b in range(1 << IDF_BITS) if b not in {bucket(w) for w in ("lane", "council", "bake")}
+    )
     assert weights[unseen] == pytest.approx(math.log(4) + 1)
 
 
@@ -38,7 +40,9 @@ def test_cosine_by_hand_and_sublinear_term_frequency():
     w_council, w_lane, w_bake = (float(idf.weights[bucket(w)]) for w in ("council", "lane", "bake"))
     assert b[bucket("council")] == pytest.approx((1 + math.log(2)) * w_council)
     dot = w_council * (1 + math.log(2)) * w_council
-    expected = dot / (math.hypot(w_council, w_lane) * math.hypot((1 + math.log(2)) * w_council, w_bake))
+    expected = dot / (
+        math.hypot(w_council, w_lane) * math.hypot((1 + math.log(2)) * w_council, w_bake)
+    )
     assert cosine(a, b) == pytest.approx(expected)
     assert cosine(b, a) == pytest.approx(expected)
     assert cosine(a, a) == pytest.approx(1.0)
@@ -55,7 +59,9 @@ def test_article_similarity_separates_discussion_from_selling():
         SpamInput("Protected lanes on Main Street will make cycling safe for my children.", **BIKE)
     )
     selling = extract(
-        SpamInput("Choosing the right mattress can transform your sleep. Memory foam adapts.", **BIKE)
+        SpamInput(
+            "Choosing the right mattress can transform your sleep. Memory foam adapts.", **BIKE
+        )
     )
     assert on_topic.article_similarity is not None and selling.article_similarity is not None
     assert on_topic.article_similarity > 0.3 and selling.article_similarity == 0.0
