@@ -22,6 +22,7 @@ from civil.spam.lexicon import (
     TWO_LEVEL,
 )
 from civil.spam.normalize import clean, unicode_clean
+from civil.spam.relevance import Idf, cosine, load_idf, norm, vector
 
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'\]\)]+", re.IGNORECASE)
 # A tag ends at the next "<" too: "<a <a <a ..." must not scan to the end from every "<".
@@ -48,6 +49,17 @@ _ALNUM4 = re.compile(r"[A-Za-z0-9]{4,}")
 _DIGIT = re.compile(r"\d")
 _DIGIT_SANDWICH = re.compile(r"\d[a-z]+\d")
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
+# A phone number: 7+ digits, optionally grouped by spaces, dots, dashes or brackets
+# ("0800 123 4567", "+44 (0)20 7946 0018", "555-0199-22"); years and prices have fewer digits.
+_PHONE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s().-]{5,18}\d(?![\w.])")
+_MESSENGER = re.compile(
+    r"\b(?:whats\s?app|telegram|wechat|viber|skype|kik|snapchat|signal me|"
+    r"(?:call|text|sms|dm|message|inbox|contact|email|e-mail|mail)\s+(?:me|us|now|today)|"
+    r"(?:call|text|sms)\s+\+?\d)\b",
+    re.IGNORECASE,
+)
+# The article excerpt the off-topic measures read (a long article's start carries its topic).
+ARTICLE_CHARS = 20000
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,9 @@ class Features:
     relevance: float | None  # share of the comment's content words found in the article
     commercial_cues: int
     content_words: int
+    # IDF-weighted cosine of the comment's and the article's (title + excerpt) content words
+    article_similarity: float | None = None
+    contact_cues: int = 0  # phone numbers, e-mail addresses and "WhatsApp me" in the text
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -172,9 +187,34 @@ def content_words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=256)
-def _article_vocabulary(title: str, text: str) -> frozenset[str]:
+def _article_words(title: str, text: str) -> tuple[str, ...]:
     # Cached: a busy article gets many comments, and its text is the same each time.
-    return frozenset(content_words(unicode_clean(f"{title} {text[:20000]}")))
+    return tuple(content_words(unicode_clean(f"{title} {text[:ARTICLE_CHARS]}")))
+
+
+@lru_cache(maxsize=256)
+def _article_vocabulary(title: str, text: str) -> frozenset[str]:
+    return frozenset(_article_words(title, text))
+
+
+@lru_cache(maxsize=256)
+def _article_vector(title: str, text: str, idf: Idf | None) -> tuple[dict[int, float], float]:
+    # The title is the article's own summary: its words count twice.
+    title_words = content_words(unicode_clean(title))
+    vec = vector([*title_words, *_article_words(title, text)], idf)
+    return vec, norm(vec)
+
+
+def article_similarity(words: list[str], title: str, text: str, idf: Idf | None) -> float:
+    """IDF-weighted cosine (0..1) between a comment's content words and its article's."""
+    article, article_norm = _article_vector(title, text, idf)
+    return cosine(vector(words, idf), article, article_norm)
+
+
+def contact_cues(text: str) -> int:
+    """Phone numbers, e-mail addresses and messenger invitations written into the text."""
+    phones = sum(1 for m in _PHONE.finditer(text) if len(_DIGIT.findall(m.group(0))) >= 7)
+    return phones + len(_EMAIL.findall(text)) + len(_MESSENGER.findall(text))
 
 
 def commercial_cues(text: str) -> int:
@@ -201,8 +241,11 @@ def _author_name_spammy(name: str | None) -> bool:
     )
 
 
-def extract(item: SpamInput) -> Features:
-    """Every self-contained signal of one comment."""
+def extract(item: SpamInput, idf: Idf | None = None) -> Features:
+    """Every self-contained signal of one comment.
+
+    ``idf`` weighs words for the article similarity; None takes the shipped table.
+    """
     visible = item.content
     if item.content_type == "text/html":
         visible = html.unescape(_TAG.sub(" ", item.content))
@@ -216,11 +259,14 @@ def extract(item: SpamInput) -> Features:
     if item.author_email and "@" in item.author_email:
         email_domain = item.author_email.rsplit("@", 1)[1].strip().lower() or None
     author_domain = url_domain(item.author_url) if item.author_url else None
+    without_contacts = _BARE_DOMAIN.sub(" ", _URL.sub(" ", cleaned.text))
     words = content_words(without_links)
-    relevance = None
+    relevance = similarity = None
     if (item.article_title or item.article_text) and words:
-        vocabulary = _article_vocabulary(item.article_title or "", item.article_text or "")
+        title, text = item.article_title or "", item.article_text or ""
+        vocabulary = _article_vocabulary(title, text)
         relevance = sum(1 for w in words if w in vocabulary) / len(words)
+        similarity = article_similarity(words, title, text, idf or load_idf())
     return Features(
         model_text=cleaned.model_text,
         links=tuple(links),
@@ -241,4 +287,6 @@ def extract(item: SpamInput) -> Features:
         relevance=relevance,
         commercial_cues=commercial_cues(without_links),
         content_words=len(words),
+        article_similarity=similarity,
+        contact_cues=contact_cues(without_contacts),
     )

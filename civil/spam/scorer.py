@@ -19,7 +19,12 @@ Terms (log-odds; the model card has the reasoning and measures each family):
 - gibberish: 5g - 1 when a share g >= 0.4 of the letters sit in unpronounceable words.
 - greeting: +3.0 for a greetings-only comment with a link or an author URL.
 - offtopic: 0.5 + 0.75 per sales cue (at most 4) when under 10 % of its words appear in the
-  article and it has a sales cue; -0.5 when 30 %+ do (it discusses the article).
+  article and it has a sales cue; +1.5 when it links somewhere (in the text or as the author
+  URL) yet its IDF-weighted cosine with the article's title and excerpt is under 0.05.
+- relevance: the graded cosine s with the article, 1.2 * clip((0.12 - s) / 0.12, -1, 1):
+  +1.2 for a comment sharing no weighted word with the article, 0 at s = 0.12, and -1.2
+  (``spam_ontopic``) from s = 0.24, or when 30 %+ of its words appear in the article.
+- contact: +1.2 per phone number, e-mail address or "WhatsApp me" in the text (at most 2).
 - velocity: +0.6 per comment beyond 3 by the author in 10 min, +0.5 per comment beyond 5 from
   the IP in 10 min (3 at most each); +0.8 (k - 1), at most 3.2, when k other comments linked
   the same domain within the hour.
@@ -49,11 +54,16 @@ FAMILIES = (
     "gibberish",
     "greeting",
     "offtopic",
+    "relevance",
+    "contact",
     "velocity",
     "duplicate",
     "reputation",
 )
 TEXT_CLIP = 4.0
+UNRELATED_LINK_SIMILARITY = 0.05
+RELEVANCE_MIDPOINT = 0.12
+RELEVANCE_WEIGHT = 1.2
 Z_CLIP = 12.0
 REPUTATION_WEIGHTS = {
     "link_domain": 2.0,
@@ -181,6 +191,10 @@ def _content(f: Features, has_author_url: bool) -> list[Signal]:
         )
     if f.greeting_only and (f.links or has_author_url):
         out.append(Signal("greeting", "spam_greeting_link", 3.0, "only a greeting, plus a link"))
+    if f.contact_cues:
+        value = 1.2 * min(f.contact_cues, 2)
+        detail = f"{f.contact_cues} phone number(s), address(es) or messenger invitation(s)"
+        out.append(Signal("contact", "spam_contact", value, detail))
     if f.relevance is not None and f.content_words >= 6:
         if f.relevance < 0.1 and f.commercial_cues >= 1:
             value = min(0.5 + 0.75 * f.commercial_cues, 4.0)
@@ -189,9 +203,27 @@ def _content(f: Features, has_author_url: bool) -> list[Signal]:
                 f"({f.relevance:.0%} of its words appear there)"
             )
             out.append(Signal("offtopic", "spam_offtopic", value, detail))
-        elif f.relevance >= 0.3:
-            out.append(Signal("offtopic", "spam_ontopic", -0.5, "discusses the article"))
+        similarity = f.article_similarity or 0.0
+        if similarity < UNRELATED_LINK_SIMILARITY and (f.links or has_author_url):
+            detail = f"links elsewhere, unrelated to the article (cosine {similarity:.2f})"
+            out.append(Signal("offtopic", "spam_unrelated_link", 1.5, detail))
+        out += _relevance(similarity, f.relevance)
     return out
+
+
+def _relevance(similarity: float, overlap: float) -> list[Signal]:
+    """The graded on/off-topic term of a comment with an article."""
+    value = (RELEVANCE_MIDPOINT - similarity) / RELEVANCE_MIDPOINT
+    value = RELEVANCE_WEIGHT * max(-1.0, min(value, 1.0))
+    if overlap >= 0.3:
+        value = -RELEVANCE_WEIGHT
+    if value < 0:
+        detail = f"discusses the article (cosine {similarity:.2f}, {overlap:.0%} shared words)"
+        return [Signal("relevance", "spam_ontopic", value, detail)]
+    if value > 0:
+        detail = f"little to do with the article (cosine {similarity:.2f})"
+        return [Signal("relevance", "spam_offtopic_words", value, detail)]
+    return []
 
 
 def _velocity(facts: SpamFacts) -> list[Signal]:
@@ -272,7 +304,7 @@ class SpamScorer:
         disabled: frozenset[str] = frozenset(),
     ) -> list[SpamResult]:
         """One result per comment; ``facts`` default to none (a first-time poster)."""
-        features = [extract(item) for item in items]
+        features = [extract(item, self.model.idf) for item in items]
         return self.score_features(items, features, facts, disabled)
 
     def score_features(

@@ -344,13 +344,16 @@ def leave_one_video_out(
     The full replay's calibration is measured per video; its labels and summed log-odds are
     put in ``log_odds`` (by video) when given, for the pooled measures.
     """
-    shared = train.load_shared(root)
+    shared = train.load_training(root)
     youtube = _youtube_rows(root)
+    idf, _ = train.shared_idf(Path(root))
     per_video: dict[str, dict] = {}
     for video in sorted({r.group for r in youtube}):
         held = [r for r in youtube if r.group == video]
         rest = [e for e in shared if e.group != video]
-        model = train.fit(rest)
+        # The reference reads the spam collections only, as the issue's baseline did.
+        reference = [e for e in rest if e.group not in train.COMMENT_HAM_GROUPS]
+        model = train.fit(rest, article_idf=idf)
         scorer = SpamScorer(model)
         items, y = [r.item for r in held], [r.spam for r in held]
         facts = replay_facts(held, youtube)
@@ -362,7 +365,9 @@ def leave_one_video_out(
             "tfidf_lr_baseline": metrics(
                 y,
                 _baseline(
-                    [e.text for e in rest], [e.spam for e in rest], [i.content for i in items]
+                    [e.text for e in reference],
+                    [e.spam for e in reference],
+                    [i.content for i in items],
                 ),
             ),
             "text_model": metrics(
@@ -443,9 +448,20 @@ def report(out_path: Path | None = None) -> dict:
     z = np.array([value for _, values in log_odds.values() for value in values])
     platt = platt_out_of_fold(log_odds)
     slope, offset = platt["all_folds"]
+    from civil.spam.training.article_eval import leave_one_source_out
+
     result = {
         "leave_one_video_out": per_video,
+        "leave_one_video_out_summary": {
+            key: {
+                f"{stat}_{m}": round(float(fn([v[key][m] for v in per_video.values()])), 4)
+                for stat, fn in (("mean", np.mean), ("min", np.min))
+                for m in ("f1", "roc_auc")
+            }
+            for key in ("tfidf_lr_baseline", "text_model", "content_signals", "full_replay")
+        },
         "article_comments": offtopic(platt=(slope, offset)),
+        "article_comments_leave_one_source_out": leave_one_source_out(),
         "calibration": {
             "leave_one_video_out_pooled": calibration(y, _probability(z)),
             "platt_out_of_fold": platt,

@@ -19,14 +19,18 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from tqdm import tqdm
 
-from civil.spam.normalize import clean
+from civil.spam.features import content_words
+from civil.spam.normalize import clean, unicode_clean
+from civil.spam.relevance import IDF_FILE, Idf, idf_table
 from civil.spam.textmodel import DEFAULT_DIR, SpamTextModel
 from civil.toxicity.linear import (
     CONFIG_FILE,
@@ -45,6 +49,13 @@ CONFIG = FeatureConfig(word_bits=16, char_bits=18, char_min=2, char_max=5, word_
 C = 4.0
 MIN_DF = 2
 SITE_LABEL_WEIGHT = 3.0  # a site's own labels describe its spam better than YouTube or SMS
+# Real readers' comments as ham: they teach the text model what discussion reads like (YouTube
+# and SMS ham is short chat). Capped and down-weighted; never used for the Platt calibration,
+# which stays on the spam collections' own mixture.
+COMMENT_HAM_GROUPS = ("news-comments", "wikipedia-talk")
+COMMENT_HAM_CAP = 3000
+COMMENT_HAM_WEIGHT = 0.5
+COMMENT_HAM_SEED = 7
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,50 @@ def load_shared(root: Path = DEFAULT_DATA) -> list[Example]:
     return dedupe(rows)
 
 
+def _held_out_texts(toxicity: Path) -> set[str]:
+    """Texts of the article-comment evaluation sources, never trained on."""
+    held: set[str] = set()
+    for path, column in (
+        (toxicity / "wikipedia-context" / "gc.csv", "text"),
+        (toxicity / "civil-comments" / "sample.csv", "comment_text"),
+    ):
+        if path.exists():
+            held.update(_csv_texts(path, (column,)))
+    return held
+
+
+def comment_ham(data_root: Path = DEFAULT_DATA) -> list[Example]:
+    """Real reader comments, as ham: SemEval toxic-spans posts (Civil Comments, news sites)
+    and Wikipedia talk comments (wikipedia-context ``gn.csv``), ``COMMENT_HAM_CAP`` of each.
+
+    A rude comment is still not spam, so toxicity labels are ignored. Texts that appear in
+    the article-comment evaluation (``gc.csv``, the Civil Comments sample) are left out.
+    """
+    import random
+
+    toxicity = Path(data_root).parent / "toxicity"
+    held = _held_out_texts(toxicity)
+    sources = (
+        ("news-comments", toxicity / "toxic-spans" / "comments.csv", "comment_text"),
+        ("wikipedia-talk", toxicity / "wikipedia-context" / "gn.csv", "text"),
+    )
+    out = []
+    for group, path, column in sources:
+        if not path.exists():
+            continue
+        texts = [t for t in dict.fromkeys(_csv_texts(path, (column,))) if t not in held]
+        texts = [t for t in texts if len(t.strip()) >= 20]
+        rng = random.Random(COMMENT_HAM_SEED)  # noqa: S311 - a reproducible sample, not a secret
+        picked = rng.sample(texts, min(COMMENT_HAM_CAP, len(texts)))
+        out += [Example(t, 0, group, COMMENT_HAM_WEIGHT) for t in picked]
+    return out
+
+
+def load_training(root: Path = DEFAULT_DATA) -> list[Example]:
+    """What the shipped model trains on: the spam collections plus real comments as ham."""
+    return dedupe([*load_shared(root), *comment_ham(root)])
+
+
 def dedupe(rows: Sequence[Example]) -> list[Example]:
     """Keep the first of each cleaned text; drop texts labelled both ways.
 
@@ -102,6 +157,46 @@ def dedupe(rows: Sequence[Example]) -> list[Example]:
             elif first.group != "site" or row.group == "site":
                 conflicted.add(key)
     return [row for key, row in seen.items() if key not in conflicted and key]
+
+
+def _csv_texts(path: Path, columns: Sequence[str]) -> list[str]:
+    csv.field_size_limit(1 << 24)
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [row[c] for row in csv.DictReader(handle) for c in columns if row.get(c)]
+
+
+def idf_texts(data_root: Path = DEFAULT_DATA) -> dict[str, list[str]]:
+    """Unlabelled texts, by source, whose document frequencies weigh the article similarity.
+
+    Real comments and messages from the shared data: news-site comments (Civil Comments, the
+    SemEval toxic-spans posts), Wikipedia talk comments and the comments they answer, YouTube
+    comments and SMS. Labels are not read. Sources absent on disk are skipped.
+    """
+    toxicity = Path(data_root).parent / "toxicity"
+    sources = {
+        "civil-comments": (toxicity / "civil-comments" / "sample.csv", ("comment_text",)),
+        "toxic-spans": (toxicity / "toxic-spans" / "comments.csv", ("comment_text",)),
+        "wikipedia-talk": (toxicity / "wikipedia-context" / "gn.csv", ("text", "parent")),
+    }
+    out = {name: _csv_texts(path, cols) for name, (path, cols) in sources.items() if path.exists()}
+    out["youtube"] = [e.text for e in load_shared(data_root) if e.group != "sms"]
+    out["sms"] = [e.text for e in load_shared(data_root) if e.group == "sms"]
+    return out
+
+
+def build_idf(texts: Sequence[str]) -> Idf:
+    """The IDF table of ``texts`` (each de-duplicated once, cleaned like comments are)."""
+    unique = list(dict.fromkeys(texts))
+    documents = (content_words(unicode_clean(t)) for t in tqdm(unique, desc="idf", unit="text"))
+    return idf_table(documents)
+
+
+@lru_cache(maxsize=2)
+def shared_idf(data_root: Path = DEFAULT_DATA) -> tuple[Idf, dict[str, int]]:
+    """The IDF table of every source in ``idf_texts`` and its text counts (once per process)."""
+    sources = idf_texts(data_root)
+    idf = build_idf([t for texts in sources.values() for t in texts])
+    return idf, {name: len(texts) for name, texts in sources.items()}
 
 
 def featurize(texts: Sequence[str]) -> sparse.csr_matrix:
@@ -124,8 +219,17 @@ def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(model.coef_[0, 0]), float(model.intercept_[0])
 
 
-def fit(rows: Sequence[Example], c: float = C, folds: int = 5) -> SpamTextModel:
-    """Train, calibrate and fold everything into a shippable model."""
+def fit(
+    rows: Sequence[Example],
+    c: float = C,
+    folds: int = 5,
+    article_idf: Idf | None = None,
+    progress: bool = False,
+) -> SpamTextModel:
+    """Train, calibrate and fold everything into a shippable model (``article_idf`` beside it).
+
+    ``progress`` shows a tqdm bar over the fits (``folds`` calibration fits, then the final one).
+    """
     began = time.perf_counter()
     counts = featurize([r.text for r in rows])
     y = np.array([r.spam for r in rows])
@@ -136,15 +240,22 @@ def fit(rows: Sequence[Example], c: float = C, folds: int = 5) -> SpamTextModel:
     X = (counts @ sparse.diags(idf.astype(np.float32))).tocsr()
     raw = np.zeros(len(rows))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    bar = tqdm(total=folds + 1, desc="spam model fits", unit="fit", disable=not progress)
     for train, test in splitter.split(X, y):
         coef, intercept = _fit_raw(X[train], y[train], weights[train], c)
         raw[test] = X[test] @ coef + intercept
-    slope, offset = _platt(raw, y)
+        bar.update()
+    calibrate = np.array([r.group not in COMMENT_HAM_GROUPS for r in rows])
+    slope, offset = _platt(raw[calibrate], y[calibrate])
     coef, intercept = _fit_raw(X, y, weights, c)
+    bar.update()
+    bar.close()
     folded = (coef * idf * slope).astype(np.float32)[:, None]
     meta = {
         "version": time.strftime("%Y-%m-%d"),
-        "trained_on": sorted({r.group for r in rows}),
+        "trained_on": {
+            g: sum(1 for r in rows if r.group == g) for g in sorted({r.group for r in rows})
+        },
         "rows": len(rows),
         "spam_rows": int(y.sum()),
         "C": c,
@@ -154,7 +265,7 @@ def fit(rows: Sequence[Example], c: float = C, folds: int = 5) -> SpamTextModel:
     linear = LinearToxicityModel(
         CONFIG, folded, np.array([intercept * slope + offset]), ("spam",), meta
     )
-    return SpamTextModel(linear)
+    return SpamTextModel(linear, article_idf)
 
 
 def site_examples(texts_and_labels: Sequence[tuple[str, str]]) -> list[Example]:
@@ -177,8 +288,9 @@ def publish(model: SpamTextModel, out_dir: Path, extra: dict | None = None) -> N
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         model.save(staging, extra)
-        for name in (WEIGHTS_FILE, CONFIG_FILE):
-            os.replace(staging / name, out_dir / name)
+        for name in (IDF_FILE, WEIGHTS_FILE, CONFIG_FILE):
+            if (staging / name).exists():
+                os.replace(staging / name, out_dir / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -189,12 +301,13 @@ def train(
     site_rows: Sequence[tuple[str, str]] = (),
 ) -> dict[str, object]:
     """Train on the shared data plus ``site_rows``; write the model; return its description."""
-    rows = load_shared(data_root)
+    rows = load_training(data_root)
     extra = site_examples(site_rows)
     # A site's label overrides the shared data's for the same text.
     rows = dedupe([*extra, *rows]) if extra else rows
-    model = fit(rows)
-    publish(model, Path(out_dir), {"site_labels": len(extra)})
+    idf, idf_counts = shared_idf(Path(data_root))
+    model = fit(rows, article_idf=idf, progress=True)
+    publish(model, Path(out_dir), {"site_labels": len(extra), "idf_texts": idf_counts})
     size = sum(p.stat().st_size for p in Path(out_dir).iterdir() if p.is_file())
     log.info("spam model: %s rows, %.1f MB in %s", len(rows), size / 1e6, out_dir)
     return {

@@ -32,3 +32,66 @@ def test_site_labels_weigh_more_and_win_over_shared_rows():
     assert [(e.spam, e.group, e.weight) for e in site] == [(1, "site", 3.0)]
     shared = [Example("cheap tickets at tix.example", 0, "sms")]
     assert dedupe([*site, *shared]) == site
+
+
+def _write_csv(path, header, rows):
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def test_comment_ham_leaves_out_the_evaluation_texts_and_is_capped(tmp_path, monkeypatch):
+    from civil.spam.training import train
+
+    tox = tmp_path / "toxicity"
+    kept = [f"Reader comment number {i} about the council budget" for i in range(5)]
+    shared_with_eval = "This talk comment is also in the evaluation file gc.csv"
+    _write_csv(
+        tox / "toxic-spans" / "comments.csv",
+        ["comment_id", "comment_text"],
+        [[i, t] for i, t in enumerate([*kept, "too short"])],
+    )
+    _write_csv(
+        tox / "wikipedia-context" / "gn.csv",
+        ["id", "text", "parent", "label", "api"],
+        [
+            ["1", shared_with_eval, "p", "0", "0"],
+            ["2", "A rude but genuine talk page reply here", "p", "1", "0"],
+        ],
+    )
+    _write_csv(
+        tox / "wikipedia-context" / "gc.csv",
+        ["id", "text", "parent", "label", "api"],
+        [["9", shared_with_eval, "p", "0", "0"]],
+    )
+    _write_csv(
+        tox / "civil-comments" / "sample.csv", ["n", "toxic", "comment_text"], [[1, 0, kept[0]]]
+    )
+    monkeypatch.setattr(train, "COMMENT_HAM_CAP", 3)
+    rows = train.comment_ham(tmp_path / "spam")
+    news = [r for r in rows if r.group == "news-comments"]
+    talk = [r for r in rows if r.group == "wikipedia-talk"]
+    assert len(news) == 3 and kept[0] not in {r.text for r in news}
+    assert {r.text for r in news} <= set(kept[1:])
+    assert [r.text for r in talk] == ["A rude but genuine talk page reply here"]  # toxic is ham
+    assert all(r.spam == 0 and r.weight == train.COMMENT_HAM_WEIGHT for r in rows)
+
+
+def test_comment_ham_does_not_move_the_calibration_set():
+    import numpy as np
+
+    from civil.spam.training import train
+
+    spam = [Example(f"win a free prize now call {i}", 1, "sms") for i in range(20)]
+    ham = [Example(f"see you at lunch {i} ok", 0, "sms") for i in range(20)]
+    base = train.fit([*spam, *ham], folds=2)
+    extra = [Example(f"the council {i} voted on the budget", 0, "news-comments") for i in range(40)]
+    with_ham = train.fit([*spam, *ham, *extra], folds=2)
+    # Spam still scores as spam: the added ham is not counted into the calibration prior.
+    z = with_ham.logits(["win a free prize now call 3"])
+    assert float(z[0]) > 0
+    assert np.isfinite(base.meta["platt"][0]) and with_ham.meta["trained_on"]["news-comments"] == 40
