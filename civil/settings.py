@@ -64,10 +64,10 @@ class Settings:
     # rules alone (the comment stays queued and is decided as usual).
     akismet_deadline_seconds: float = 3.0
     # The model the API process itself loads (once, lazily) to answer synchronous calls:
-    # Perspective analyze and /v1/moderations. `linear` needs only numpy and answers in
-    # milliseconds; any CIVIL_TOXICITY_MODEL spec works at the cost of that model's memory in
-    # every API process.
-    sync_toxicity_model: str = "linear"
+    # Perspective analyze and /v1/moderations. Empty (the default): the workers' model
+    # (`toxicity_model`), so one comment gets one answer; `linear` needs only numpy and
+    # answers in well under a millisecond, at the cost of a second opinion.
+    sync_toxicity_model: str = ""
     # Languages (comma-separated primary tags) the Perspective endpoint accepts.
     compat_languages: str = "en"
     # Signs moderator session cookies and CSRF tokens; empty: a random one kept in data_dir.
@@ -111,6 +111,7 @@ class Settings:
         broker = self.broker_url or "filesystem://localhost/"
         return replace(
             self,
+            sync_toxicity_model=self.sync_toxicity_model or self.toxicity_model,
             data_dir=data_dir,
             database_url=db,
             broker_url=broker,

@@ -18,6 +18,9 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "data_dir": data_dir,
         "allow_private_callbacks": True,
         "toxicity_model": str(data_dir / "missing.ckpt"),
+        # The API process's synchronous answers come from the fast linear model here (the
+        # product default is the workers' model; tests/unit/service/test_sync_model.py).
+        "sync_toxicity_model": "linear",
         "database_url": "",
         "broker_url": "",
     }

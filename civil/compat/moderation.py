@@ -4,8 +4,10 @@ A category's score is the smallest of the Civil labels it needs (a fuzzy AND), a
 flagged when every one of those labels reaches the site's reject threshold. Categories no
 Civil model measures (sexual*, self-harm*, illicit*, violence/graphic) are always 0 and
 false, and their `category_applied_input_types` list is empty to say so. `flagged` is true
-when Civil itself would reject the text for toxicity: any of the six labels at its reject
-threshold, so a text can be flagged for, e.g., profanity with no OpenAI category true.
+when Civil itself would not publish the text as it stands: any of the six labels at its hold
+or reject threshold (a worker would hold or reject it), so a text can be flagged for, e.g.,
+profanity with no OpenAI category true, and a direct threat that the default policy holds for
+a moderator is flagged although it is not auto-rejected.
 """
 
 from __future__ import annotations
@@ -88,15 +90,18 @@ def parse_inputs(body: Any, max_chars: int) -> list[str]:
     return texts
 
 
-def moderation_result(scores: dict[str, float], reject: dict[str, float]) -> dict[str, Any]:
-    """One `results[]` entry from Civil's label scores and the site's reject thresholds."""
+def moderation_result(
+    scores: dict[str, float], reject: dict[str, float], hold: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """One `results[]` entry from Civil's label scores and the site's reject/hold thresholds."""
     categories, category_scores, applied = {}, {}, {}
     for category, labels in CATEGORY_SOURCES.items():
         value = min((scores[label] for label in labels), default=0.0)
         categories[category] = bool(labels) and all(scores[lb] >= reject[lb] for lb in labels)
         category_scores[category] = round(float(value), 6)
         applied[category] = ["text"] if labels else []
-    flagged = any(scores[label] >= limit for label, limit in reject.items() if label in scores)
+    limits = [*reject.items(), *(hold or {}).items()]
+    flagged = any(scores[label] >= limit for label, limit in limits if label in scores)
     return {
         "flagged": flagged,
         "categories": categories,

@@ -65,6 +65,9 @@ def moderations() -> Response:
         raise ModerationError(
             "The moderation model is unavailable.", http_status=503, kind="server_error"
         ) from None
-    reject = Policy.from_dict(site.policy).thresholds
-    results = [moderation_result(scores, reject) for scores in scorer.score_batch(texts)]
+    policy = Policy.from_dict(site.policy)
+    results = [
+        moderation_result(scores, policy.thresholds, policy.hold_thresholds)
+        for scores in scorer.score_batch(texts)
+    ]
     return jsonify(moderation_response(f"civil:{scorer.name}", results))

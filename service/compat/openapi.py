@@ -160,7 +160,13 @@ def schemas() -> dict[str, Any]:
                     "items": {
                         "type": "object",
                         "properties": {
-                            "flagged": {"type": "boolean"},
+                            "flagged": {
+                                "type": "boolean",
+                                "description": (
+                                    "a label reached the site's hold or reject threshold:"
+                                    " a worker would hold or reject the text"
+                                ),
+                            },
                             "categories": {
                                 "type": "object",
                                 "propertyNames": {"enum": list(CATEGORY_SOURCES)},

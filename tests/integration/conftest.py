@@ -222,6 +222,9 @@ def make_stack(tmp_path: Path, tiny_checkpoint: Path) -> Iterator[Any]:
         values = {
             "data_dir": tmp_path / "var",
             "toxicity_model": str(tiny_checkpoint),
+            # Synchronous answers from the linear model (the compat tests compare with it); the
+            # product default, the workers' model, is tested in tests/unit/service.
+            "sync_toxicity_model": "linear",
             **FAST,
             **overrides,
         }

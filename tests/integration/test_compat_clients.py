@@ -22,7 +22,7 @@ from perspective import Attribute
 from perspective.blocking import Perspective
 from sqlalchemy import func, select
 
-from civil.decision.policy import DEFAULT_REJECT
+from civil.decision.policy import DEFAULT_HOLD, DEFAULT_REJECT
 from civil.models import Comment, Feedback
 from civil.toxicity.linear import LinearToxicityModel
 from tests.support.live import LiveServer, client_for
@@ -307,7 +307,9 @@ def test_openai_sdk_moderations_against_civil(
     assert rude.category_scores.harassment == pytest.approx(scores[0]["insult"], abs=1e-6)
     assert rude.category_scores.violence == pytest.approx(scores[0]["threat"], abs=1e-6)
     assert rude.categories.harassment == (scores[0]["insult"] >= DEFAULT_REJECT["insult"])
-    assert rude.flagged == any(scores[0][k] >= v for k, v in DEFAULT_REJECT.items())
+    assert rude.flagged == any(
+        scores[0][k] >= min(v, DEFAULT_HOLD[k]) for k, v in DEFAULT_REJECT.items()
+    )
     assert rude.flagged and not kind.flagged
     assert kind.category_scores.sexual == 0.0 and kind.categories.self_harm is False
 

@@ -73,6 +73,9 @@ SOURCE_ORDER = (
 JIGSAW6_TEST, JIGSAW6_VALID = 5, 3
 JIGSAW_BINARY_TEST, JIGSAW_BINARY_VALID = 2, 2
 OTHER_VALID = 1
+# Official Jigsaw test rows (lowercased): never trained or tuned on, always test, and written
+# on their own as test_official.csv, the figure the ranking goal is measured on.
+OFFICIAL_TEST_FILE = "ibm_max_test_examples.csv"
 # Rarest label first: a six-label row is stratified by the first label it is positive for.
 RARITY = ("threat", "severe_toxicity", "identity_attack", "insult", "obscene", "toxicity")
 # Jigsaw's column for each of our labels, and its text column.
@@ -388,8 +391,14 @@ def assign_split(row: Row) -> str:
     return "test" if bucket < test else "valid" if bucket < test + valid else "train"
 
 
-def split_rows(rows: list[Row]) -> dict[str, list[Row]]:
-    """Split merged rows; six-label Jigsaw rows are stratified by their rarest positive label."""
+def split_rows(rows: list[Row], official: set[str] | None = None) -> dict[str, list[Row]]:
+    """Split merged rows; six-label Jigsaw rows are stratified by their rarest positive label.
+
+    Rows whose dedup key is in ``official`` (the official test rows) are then moved to test;
+    every other row keeps the split it had without them (models trained on an earlier split
+    stay clean on its test rows).
+    """
+    official = official or set()
     splits: dict[str, list[Row]] = {name: [] for name in SPLITS}
     six = [row for row in rows if row.source == JIGSAW6]
     for name, part in _stratified(six).items():
@@ -397,7 +406,20 @@ def split_rows(rows: list[Row]) -> dict[str, list[Row]]:
     for row in rows:
         if row.source != JIGSAW6:
             splits[assign_split(row)].append(row)
+    for name in ("train", "valid"):
+        moved = [row for row in splits[name] if dedup_key(row.text) in official]
+        splits[name] = [row for row in splits[name] if dedup_key(row.text) not in official]
+        splits["test"] += moved
     return splits
+
+
+def official_test_keys(root: Path) -> set[str]:
+    """Dedup keys of the official Jigsaw test rows (empty when the file is absent)."""
+    path = Path(root) / JIGSAW6 / OFFICIAL_TEST_FILE
+    if not path.exists():
+        return set()
+    texts, _ = read_jigsaw_csv(path)
+    return {dedup_key(text) for text in texts}
 
 
 def _stratified(rows: list[Row]) -> dict[str, list[Row]]:
@@ -467,13 +489,18 @@ def prepare(out_dir: Path = DEFAULT_OUT, root: Path = DEFAULT_ROOT) -> dict:
         "duplicates_merged": len(raw) - len(merged),
         "in_bias_test": len(merged) - len(kept),
     }
-    splits = split_rows(kept)
+    official = official_test_keys(root)
+    splits = split_rows(kept, official)
     for name, rows in splits.items():
         with (out_dir / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
             handle.writelines(row.to_json() + "\n" for row in rows)
     summary = summarise(splits, dropped)
     summary["test_jigsaw6_csv_rows"] = write_jigsaw_csv(
         splits["test"], out_dir / "test_jigsaw6.csv"
+    )
+    summary["test_official_csv_rows"] = write_jigsaw_csv(
+        (row for row in splits["test"] if dedup_key(row.text) in official),
+        out_dir / "test_official.csv",
     )
     (out_dir / "splits.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

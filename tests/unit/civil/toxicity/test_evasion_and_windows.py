@@ -92,3 +92,52 @@ def test_shipped_cascade_scores_evasions_like_the_plain_spelling():
     for scores in evasive:
         assert scores["insult"] > 0.8 and abs(scores["insult"] - plain["insult"]) < 0.05
     assert buried[0]["insult"] > 0.8 and buried[1] > 1
+
+
+def test_sentence_chunks_cover_every_word_and_stay_short():
+    from civil.toxicity.cascade import CHUNK_MAX_CHARS, sentence_chunks
+
+    text = long_comment(0.5, 5_000) + " " + "word " * 300
+    chunks = sentence_chunks(text)
+    assert len(chunks) > 10 and max(map(len, chunks)) <= CHUNK_MAX_CHARS
+    assert " ".join(chunks).split() == text.split()
+    assert sentence_chunks("Short.") == ["Short."]
+
+
+MILD = "Honestly, whoever wrote this is a fool."
+
+
+@pytest.fixture(scope="module")
+def default_scorer():
+    from civil.toxicity.loader import load_scorer
+
+    return load_scorer("cascade", MODELS)
+
+
+def _decide(scorer, text):
+    from civil.decision.pipeline import Job, score
+    from civil.decision.policy import Policy, decide
+
+    policy = Policy()
+    job = Job(0, 0, text, policy, [], 0.0)
+    scores = score([job], scorer)[0]
+    decision = decide(policy, toxicity=scores, spam=None, rule_hits=job.rule_hits, model="m")
+    return decision, job, scores
+
+
+@pytest.mark.parametrize("position", [0.0, 0.5, 1.0])
+def test_the_default_model_finds_a_mild_insult_anywhere_in_20000_characters(
+    default_scorer, linear, position
+):
+    filler = (NEWS * 130)[:20_000]
+    cut = filler.find(" ", int(position * (len(filler) - 1)))
+    cut = len(filler) if cut == -1 else cut
+    text = filler[:cut] + " " + MILD + " " + filler[cut:]
+    decision, job, scores = _decide(default_scorer, text)
+    assert decision.action in ("hold", "reject"), scores
+    assert scores["insult"] > 0.65
+    assert any(note.code == "windowed" and note.extra["windows"] > 10 for note in job.notes)
+    # The linear windows alone miss it: the transformer reading sentences found it.
+    assert linear.score_batch([text])[0]["insult"] < 0.65
+    clean, _, clean_scores = _decide(default_scorer, filler)
+    assert clean.action == "approve", clean_scores
