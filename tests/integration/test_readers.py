@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from civil.db import Database
 from civil.errors import Conflict
 from civil.migrate import upgrade
-from civil.models import Appeal, Comment, Event, Feedback, Report
+from civil.models import Appeal, AuditEntry, Comment, Event, Feedback, Report
 from civil.moderation import actions, appeals
 from civil.moderation.accounts import by_token
 from civil.moderation.reports import reporter_weight
@@ -138,6 +138,13 @@ def test_reports_count_distinct_readers_and_hold_at_the_threshold(client, db) ->
     decided = events_of(db, comment_id, "comment.decided")
     assert [e["data"]["decision"]["decided_by"] for e in decided] == ["auto", "reports"]
     assert decided[-1]["data"]["status"] == "held"
+    with db.session() as session:
+        [hold] = session.scalars(select(AuditEntry).where(AuditEntry.action == "report_hold"))
+        assert (hold.actor, hold.before, hold.after) == (
+            "reports",
+            {"status": "approved", "decided_by": "auto"},
+            {"status": "held", "reports": 3},
+        )
     # A report is not a spam label: nothing was learnt from it.
     assert count(db, Feedback) == 0
     assert count(db, Report, Report.comment_id == comment_id) == 3
