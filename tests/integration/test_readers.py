@@ -427,3 +427,31 @@ def test_export_writes_comments_decisions_and_labels(client, db) -> None:
     assert comments[0]["decision"]["action"] == "approve"
     assert [(x["comment_id"], x["label"]) for x in lines if x["type"] == "label"] == [(cid, "ham")]
     assert [x["reason"] for x in lines if x["type"] == "report"] == ["abusive"]
+
+
+def test_another_sites_moderator_neither_sees_nor_answers_appeals_and_reports(client, db) -> None:
+    from civil.errors import NotFound
+    from civil.moderation.reports import reported_view
+
+    site = new_site(db)
+    other = new_site(db)
+    _, theirs = moderator(db, "other@example.org", [other.site_id])
+    _, mine = moderator(db, "mine@example.org", [site.site_id])
+    cid = external(db, decided_comment(db, site.site_id, toxicity=0.99))
+    filed = client.post(
+        f"/v1/sites/{site.site_id}/comments/{cid}/appeals", json={}, headers=auth(site)
+    ).json
+    report(client, site, external(db, decided_comment(db, site.site_id)), "r-1")
+    with db.session() as session:
+        stranger = by_token(session, theirs)
+        assert appeals.appeals_view(session, stranger) == []
+        assert reported_view(session, stranger) == []
+        with pytest.raises(NotFound):
+            appeals.decide_appeal(session, stranger, filed["appeal_id"], "overturned")
+        owner = by_token(session, mine)
+        assert [r["appeal"].id for r in appeals.appeals_view(session, owner)] == [
+            filed["appeal_id"]
+        ]
+        assert [r["reports"] for r in reported_view(session, owner)] == [1]
+    with db.session() as session:
+        assert session.get(Appeal, filed["appeal_id"]).status == "open"
