@@ -123,6 +123,7 @@ def _maybe_hold(session: Session, site: Site, comment: Comment) -> list[str]:
     reports = open_reports(session, comment.id)
     if sum(r.weight for r in reports) < threshold:
         return []
+    decided_by = (comment.decision or {}).get("decided_by")
     decision = _hold_decision(comment, reports, threshold)
     # Conditional on the state read: a moderator or an edit changing it meanwhile wins.
     changed = session.execute(
@@ -151,10 +152,7 @@ def _maybe_hold(session: Session, site: Site, comment: Comment) -> list[str]:
             actor="reports",
             action="report_hold",
             reason="reported",
-            before={
-                "status": "approved",
-                "decided_by": (auto_part(decision) or {}).get("decided_by"),
-            },
+            before={"status": "approved", "decided_by": decided_by},
             after={"status": "held", "reports": len(reports)},
         )
     )

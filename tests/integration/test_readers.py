@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from civil.db import Database
 from civil.errors import Conflict
 from civil.migrate import upgrade
-from civil.models import Appeal, Comment, Event, Feedback, Report
+from civil.models import Appeal, AuditEntry, Comment, Event, Feedback, Report
 from civil.moderation import actions, appeals
 from civil.moderation.accounts import by_token
 from civil.moderation.reports import reporter_weight
@@ -138,6 +138,13 @@ def test_reports_count_distinct_readers_and_hold_at_the_threshold(client, db) ->
     decided = events_of(db, comment_id, "comment.decided")
     assert [e["data"]["decision"]["decided_by"] for e in decided] == ["auto", "reports"]
     assert decided[-1]["data"]["status"] == "held"
+    with db.session() as session:
+        [hold] = session.scalars(select(AuditEntry).where(AuditEntry.action == "report_hold"))
+        assert (hold.actor, hold.before, hold.after) == (
+            "reports",
+            {"status": "approved", "decided_by": "auto"},
+            {"status": "held", "reports": 3},
+        )
     # A report is not a spam label: nothing was learnt from it.
     assert count(db, Feedback) == 0
     assert count(db, Report, Report.comment_id == comment_id) == 3
@@ -420,3 +427,31 @@ def test_export_writes_comments_decisions_and_labels(client, db) -> None:
     assert comments[0]["decision"]["action"] == "approve"
     assert [(x["comment_id"], x["label"]) for x in lines if x["type"] == "label"] == [(cid, "ham")]
     assert [x["reason"] for x in lines if x["type"] == "report"] == ["abusive"]
+
+
+def test_another_sites_moderator_neither_sees_nor_answers_appeals_and_reports(client, db) -> None:
+    from civil.errors import NotFound
+    from civil.moderation.reports import reported_view
+
+    site = new_site(db)
+    other = new_site(db)
+    _, theirs = moderator(db, "other@example.org", [other.site_id])
+    _, mine = moderator(db, "mine@example.org", [site.site_id])
+    cid = external(db, decided_comment(db, site.site_id, toxicity=0.99))
+    filed = client.post(
+        f"/v1/sites/{site.site_id}/comments/{cid}/appeals", json={}, headers=auth(site)
+    ).json
+    report(client, site, external(db, decided_comment(db, site.site_id)), "r-1")
+    with db.session() as session:
+        stranger = by_token(session, theirs)
+        assert appeals.appeals_view(session, stranger) == []
+        assert reported_view(session, stranger) == []
+        with pytest.raises(NotFound):
+            appeals.decide_appeal(session, stranger, filed["appeal_id"], "overturned")
+        owner = by_token(session, mine)
+        assert [r["appeal"].id for r in appeals.appeals_view(session, owner)] == [
+            filed["appeal_id"]
+        ]
+        assert [r["reports"] for r in reported_view(session, owner)] == [1]
+    with db.session() as session:
+        assert session.get(Appeal, filed["appeal_id"]).status == "open"

@@ -43,6 +43,7 @@ def test_the_entry_point_is_the_app_with_its_tasks_and_signal_handlers(tmp_path)
     found = json.loads(out.stdout)
     assert found["app"] == "civil" and found["same"]
     assert found["tasks"] == [
+        "civil.apply_retention",
         "civil.deliver_event",
         "civil.dispatch_deliveries",
         "civil.score_comment",
