@@ -19,9 +19,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from service import broker as queue
     from service import (
+        admin,
         comments,
         compat,
         connection,
+        coral,
         deliveries,
         errors,
         feedback,
@@ -38,7 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     connection.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
-    for module in (intake, comments, feedback, deliveries, ops, review_queue):
+    for module in (intake, comments, feedback, deliveries, ops, review_queue, coral, admin):
         app.register_blueprint(module.bp)
     compat.init_app(app)
     moderate.init_app(app)

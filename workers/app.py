@@ -52,6 +52,7 @@ def make_celery(settings: Settings) -> Celery:
             "civil.deliver_event": {"queue": DELIVERY},
             "civil.sweep_pending": {"queue": MAINTENANCE},
             "civil.dispatch_deliveries": {"queue": MAINTENANCE},
+            "civil.notify_moderators": {"queue": MAINTENANCE},
         },
         beat_schedule={
             "sweep-pending": {
@@ -63,6 +64,11 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "civil.dispatch_deliveries",
                 "schedule": timedelta(seconds=settings.delivery_poll_seconds),
                 "options": {"expires": settings.delivery_poll_seconds * 2},
+            },
+            "notify-moderators": {
+                "task": "civil.notify_moderators",
+                "schedule": timedelta(seconds=settings.notify_interval_seconds),
+                "options": {"expires": settings.notify_interval_seconds},
             },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),

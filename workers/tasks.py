@@ -16,6 +16,7 @@ from civil.comments import stranded_comments
 from civil.db import Database
 from civil.decision import pipeline
 from civil.delivery import events, sender
+from civil.notify import notify_moderators as send_notices
 from civil.logs import bind
 from civil.metrics import (
     DECISION_LATENCY,
@@ -146,3 +147,9 @@ def dispatch_deliveries() -> int:
     for event_id in due:
         deliver_event.apply_async((event_id,), queue=DELIVERY)
     return len(due)
+
+
+@app.task(base=CivilTask, name="civil.notify_moderators")
+def notify_moderators() -> int:
+    """Tell moderators about a long held queue, an old held comment or dead callbacks."""
+    return send_notices(db(), settings)
