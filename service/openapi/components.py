@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from civil import schema
+from civil.schema import admin, coral
 
 REF = "#/components/schemas/{model}"
 # Requests are documented as what validates them; responses as what the serializers dump.
@@ -16,6 +17,14 @@ REQUESTS: dict[str, type[BaseModel]] = {
     "QueueFilter": schema.QueueFilter,
     "ModeratorAction": schema.ModeratorAction,
     "BulkAction": schema.BulkAction,
+    "CoralRequest": coral.CoralRequest,
+    "CoralSecretIn": coral.CoralSecretIn,
+    "SiteCreate": admin.SiteCreate,
+    "SiteUpdate": admin.SiteUpdate,
+    "NotifyIn": admin.NotifyIn,
+    "ModeratorCreate": admin.ModeratorCreate,
+    "ModeratorUpdate": admin.ModeratorUpdate,
+    "PasswordReset": admin.PasswordReset,
 }
 RESPONSES: dict[str, type[BaseModel]] = {
     "CommentState": schema.CommentState,
@@ -34,6 +43,18 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "Claimed": schema.Claimed,
     "Released": schema.Released,
     "BulkResult": schema.BulkResult,
+    "CoralResponse": coral.CoralResponse,
+    "CoralConfig": coral.CoralConfig,
+    "SiteOut": admin.SiteOut,
+    "SiteList": admin.SiteList,
+    "SiteCredentials": admin.SiteCredentials,
+    "RotatedKey": admin.RotatedKey,
+    "RotatedSecret": admin.RotatedSecret,
+    "Deleted": admin.Deleted,
+    "ModeratorOut": admin.ModeratorOut,
+    "ModeratorList": admin.ModeratorList,
+    "ModeratorCreated": admin.ModeratorCreated,
+    "RotatedToken": admin.RotatedToken,
 }
 
 
