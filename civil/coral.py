@@ -180,9 +180,9 @@ def _flags(reasons: list[dict[str, Any]]) -> list[CoralFlag]:
     for reason in reasons:
         code = str(reason.get("code", ""))
         if code.startswith("toxic"):
-            flag = CoralFlag(reason="COMMENT_DETECTED_TOXIC")
+            flag = CoralFlag(actionType="FLAG", reason="COMMENT_DETECTED_TOXIC")
         elif code.startswith("spam"):
-            flag = CoralFlag(reason="COMMENT_DETECTED_SPAM")
+            flag = CoralFlag(actionType="FLAG", reason="COMMENT_DETECTED_SPAM")
         else:
             continue
         if flag not in out:
@@ -233,7 +233,11 @@ def set_secret(
     timeout: int | None = None,
     now: datetime | None = None,
 ) -> Site:
-    """Make ``secret`` the phase's signing secret; the ones it replaces end after the grace."""
+    """Make ``secret`` the phase's signing secret; the ones it replaces end after the grace.
+
+    Expired secrets are dropped, as Coral drops them; setting a known secret again makes it
+    the fresh one.
+    """
     now = now or utcnow()
     site = get_site(session, site_id)
     config = dict(site.coral or {})
@@ -244,8 +248,10 @@ def set_secret(
             continue  # expired: dropped, as Coral drops expired secrets
         if entry["secret"] == secret:
             continue  # set again: it becomes the fresh one below
-        if inactive_at is None:
-            entry = {**entry, "inactive_at": (now + timedelta(seconds=grace_seconds)).isoformat()}
+        # Every secret it replaces ends by the grace: never later, earlier if it was already due.
+        ends = now + timedelta(seconds=grace_seconds)
+        if inactive_at is None or inactive_at > ends:
+            entry = {**entry, "inactive_at": ends.isoformat()}
         kept.append(entry)
     kept.append({"secret": secret, "created_at": now.isoformat(), "inactive_at": None})
     config["secrets"] = kept
