@@ -24,7 +24,7 @@ class NotifyIn(_AdminIn):
     )
     emails: list[str] | None = Field(default=None, max_length=50)
     held_over: int | None = Field(
-        default=None, ge=1, description="notify when more comments than this are held"
+        default=None, ge=0, description="notify when more comments than this are held"
     )
     oldest_minutes: int | None = Field(
         default=None, ge=1, description="notify when the oldest held comment waits longer"

@@ -93,7 +93,7 @@ def test_rotating_the_key_ends_the_old_one_and_the_secret_changes(backend) -> No
     [
         ({"name": ""}, "name"),
         ({"name": "x", "policy": {"mode": "sometimes"}}, "policy"),
-        ({"name": "x", "notify": {"held_over": 0}}, "notify"),
+        ({"name": "x", "notify": {"held_over": -1}}, "notify"),
         ({"name": "x", "colour": "blue"}, "colour"),
     ],
 )
