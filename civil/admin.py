@@ -216,6 +216,8 @@ def rotate_token(session: Session, actor: str, moderator_id: int) -> str:
 
 
 def delete_moderator(session: Session, actor: str, moderator_id: int) -> None:
-    before = _jsonable(accounts.moderator_view(session, accounts.get_moderator(session, moderator_id)))
+    before = _jsonable(
+        accounts.moderator_view(session, accounts.get_moderator(session, moderator_id))
+    )
     accounts.delete_moderator(session, moderator_id)
     record(session, actor, "moderator.delete", before=before)

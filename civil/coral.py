@@ -144,7 +144,9 @@ def comment_id(session: Session, site_id: str, req: CoralRequest) -> str:
                 Comment.external_id.startswith(ID_PREFIX),
                 Author.external_id == req.author.id,
                 Article.external_id == req.story.id,
-                parent.is_(None) if req.comment.parentID is None else parent == req.comment.parentID,
+                parent.is_(None)
+                if req.comment.parentID is None
+                else parent == req.comment.parentID,
             )
             .order_by(Comment.received_at.desc(), Comment.id.desc())
             .limit(1)

@@ -84,8 +84,11 @@ class Notice:
 
     @property
     def text(self) -> str:
-        return "\n".join([f"Civil: {self.site_name} ({self.site_id}) needs moderators"]
-                         + [f"- {line}" for line in self.lines] + self.links)
+        return "\n".join(
+            [f"Civil: {self.site_name} ({self.site_id}) needs moderators"]
+            + [f"- {line}" for line in self.lines]
+            + self.links
+        )
 
 
 def _last_sent(session: Session, site_id: str, kind: str) -> datetime | None:
@@ -126,8 +129,10 @@ def check_site(session: Session, site: Site, settings: Settings, now: datetime) 
         waited = (now - oldest).total_seconds() / 60
         last = _last_sent(session, site.id, OLDEST_HELD)
         if waited > rules.oldest_minutes and not _quiet(last, rules, now):
-            notice.kinds[OLDEST_HELD] = {"waited_minutes": int(waited),
-                                         "limit_minutes": rules.oldest_minutes}
+            notice.kinds[OLDEST_HELD] = {
+                "waited_minutes": int(waited),
+                "limit_minutes": rules.oldest_minutes,
+            }
             notice.lines.append(
                 f"the oldest held comment has waited {int(waited)} minutes "
                 f"(more than {rules.oldest_minutes})"
@@ -137,11 +142,14 @@ def check_site(session: Session, site: Site, settings: Settings, now: datetime) 
     last_dead = _last_sent(session, site.id, DEAD_LETTERS)
     if not _quiet(last_dead, rules, now):
         since = last_dead or now - timedelta(minutes=rules.window_minutes)
-        dead = session.scalar(
-            select(func.count()).where(
-                Event.site_id == site.id, Event.status == "dead", Event.dead_at > since
+        dead = (
+            session.scalar(
+                select(func.count()).where(
+                    Event.site_id == site.id, Event.status == "dead", Event.dead_at > since
+                )
             )
-        ) or 0
+            or 0
+        )
         if dead:
             notice.kinds[DEAD_LETTERS] = {"dead": dead, "since": since.isoformat()}
             notice.lines.append(f"{dead} callbacks were dead-lettered (replay them in ops)")
@@ -184,7 +192,9 @@ def deliver(notice: Notice, rules: Rules, settings: Settings) -> dict[str, str]:
         except Exception as exc:  # one channel failing must not stop the other
             outcome["webhook"] = f"{type(exc).__name__}: {exc}"[:300]
     if rules.emails:
-        subject = f"[Civil] {notice.site_name}: " + ", ".join(k.replace("_", " ") for k in notice.kinds)
+        subject = f"[Civil] {notice.site_name}: " + ", ".join(
+            k.replace("_", " ") for k in notice.kinds
+        )
         try:
             send_email(rules.emails, subject, notice.text, settings)
             outcome["email"] = "sent"

@@ -5,6 +5,8 @@ Every change goes through civil.admin, as the admin API's do, and is audited.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from cli.common import actor, fail, open_database, print_json
@@ -35,10 +37,10 @@ def moderators_create(email: str, password: str, site_ids: tuple[str, ...], admi
     print_json(out)
 
 
-def _moderator_id(session: object, email: str) -> int:
+def _moderator_id(session: Any, email: str) -> int:
     from civil.moderation.accounts import find_moderator
 
-    return find_moderator(session, email).id  # type: ignore[arg-type]
+    return find_moderator(session, email).id
 
 
 @group.command("rotate-token")

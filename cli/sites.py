@@ -35,7 +35,9 @@ def group() -> None:
 @click.option("--callback-url", default=None, help=CALLBACK_HELP)
 @click.option("--policy", default=None, help="Policy JSON (thresholds, mode, word lists...).")
 @click.option("--notify", default=None, help=NOTIFY_HELP)
-def sites_create(name: str, callback_url: str | None, policy: str | None, notify: str | None) -> None:
+def sites_create(
+    name: str, callback_url: str | None, policy: str | None, notify: str | None
+) -> None:
     """Create a site; prints {site_id, api_key, signing_secret} (the key is shown once)."""
     from civil.admin import create_site
 
@@ -147,8 +149,12 @@ def sites_delete(site_id: str) -> None:
     show_default=True,
     help="Seconds the replaced secrets stay valid.",
 )
-@click.option("--timeout-ms", type=click.IntRange(100, 10000), default=None,
-              help="The phase's timeout as set in Coral.")
+@click.option(
+    "--timeout-ms",
+    type=click.IntRange(100, 10000),
+    default=None,
+    help="The phase's timeout as set in Coral.",
+)
 def sites_coral_secret(
     site_id: str, secret: str, grace_seconds: int, timeout_ms: int | None
 ) -> None:

@@ -17,7 +17,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["civil"] = {"settings": settings, "db": Database(settings)}
 
-    from service import broker as queue
     from service import (
         admin,
         comments,
@@ -34,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         ops,
         review_queue,
     )
+    from service import broker as queue
 
     errors.init_app(app)
     guard.init_app(app)

@@ -17,8 +17,8 @@ from civil import coral
 from civil.comments import await_decision, submit_comment
 from civil.errors import CivilError, InvalidInput
 from civil.logs import bind
-from civil.schema.coral import CoralRequest
 from civil.metrics import INTAKE
+from civil.schema.coral import CoralRequest
 from civil.sites import get_site
 from service.broker import enqueue_scoring
 from service.context import database, settings
@@ -33,7 +33,9 @@ def _verified_site() -> float:
     site_id = (request.view_args or {})["site_id"]
     with database().session() as session:
         site = get_site(session, site_id)
-        coral.verify(site, request.get_data(cache=True), request.headers.get(coral.SIGNATURE_HEADER))
+        coral.verify(
+            site, request.get_data(cache=True), request.headers.get(coral.SIGNATURE_HEADER)
+        )
         return coral.wait_seconds(site)
 
 

@@ -16,7 +16,6 @@ from civil.comments import stranded_comments
 from civil.db import Database
 from civil.decision import pipeline
 from civil.delivery import events, sender
-from civil.notify import notify_moderators as send_notices
 from civil.logs import bind
 from civil.metrics import (
     DECISION_LATENCY,
@@ -27,6 +26,7 @@ from civil.metrics import (
     TASK_SECONDS,
 )
 from civil.models import Comment, utcnow
+from civil.notify import notify_moderators as send_notices
 from civil.scoring import Scorer
 from civil.tasknames import DELIVERY, SCORING
 from workers import runtime

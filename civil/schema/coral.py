@@ -36,7 +36,7 @@ class _CoralIn(BaseModel):
 
 class CoralComment(_CoralIn):
     body: str = Field(max_length=200_000)
-    parentID: str | None = Field(default=None, max_length=200)  # noqa: N815 - Coral's name
+    parentID: str | None = Field(default=None, max_length=200)
     id: str | None = Field(
         default=None,
         max_length=190,
@@ -66,18 +66,18 @@ class CoralRequest(_CoralIn):
     author: CoralAuthor
     story: CoralStory
     site: CoralSite | None = None
-    tenantID: str | None = Field(default=None, max_length=200)  # noqa: N815
-    tenantDomain: str | None = Field(default=None, max_length=500)  # noqa: N815
+    tenantID: str | None = Field(default=None, max_length=200)
+    tenantDomain: str | None = Field(default=None, max_length=500)
 
 
 class CoralFlag(Out):
-    actionType: Literal["FLAG"] = "FLAG"  # noqa: N815
+    actionType: Literal["FLAG"] = "FLAG"
     reason: CoralFlagReason
 
 
 class CoralRejectionReason(Out):
     code: CoralRejectionCode
-    detailedExplanation: str | None = None  # noqa: N815
+    detailedExplanation: str | None = None
 
 
 class CoralResponse(Out):
@@ -86,7 +86,7 @@ class CoralResponse(Out):
     status: CoralStatus
     actions: list[CoralFlag] | None = None
     tags: list[CoralTag] | None = None
-    rejectionReason: CoralRejectionReason | None = Field(  # noqa: N815
+    rejectionReason: CoralRejectionReason | None = Field(
         default=None,
         description=(
             "why a REJECTED comment was rejected, in Coral's rejection-reason codes; a Coral "

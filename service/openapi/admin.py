@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.openapi.components import ref
-from service.openapi.paths import BODY_ERRORS, SITE, err, json_body, ok, path_param
+from service.openapi.paths import BODY_ERRORS, SITE, err, json_body, ok
 
 SECURITY = [{"adminToken": []}]
 AUTH = {
@@ -90,12 +90,18 @@ def _moderator_paths() -> dict[str, Any]:
     one = ok("the account", ref("ModeratorOut"))
     return {
         "/v1/admin/moderators": {
-            "get": _op("Every account (never hashes or tokens)",
-                       {"200": ok("accounts", ref("ModeratorList"))}),
+            "get": _op(
+                "Every account (never hashes or tokens)",
+                {"200": ok("accounts", ref("ModeratorList"))},
+            ),
             "post": _op(
                 "Create an account (audited); its token is shown only here",
-                {"201": ok("created", ref("ModeratorCreated")), "409": err("e-mail taken"),
-                 **BODY_ERRORS, **NOT_FOUND},
+                {
+                    "201": ok("created", ref("ModeratorCreated")),
+                    "409": err("e-mail taken"),
+                    **BODY_ERRORS,
+                    **NOT_FOUND,
+                },
                 requestBody=json_body("ModeratorCreate"),
             ),
         },

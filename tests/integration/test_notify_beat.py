@@ -30,7 +30,11 @@ def test_beat_and_worker_tell_moderators_by_webhook_and_email(make_stack) -> Non
                     session,
                     "test",
                     creds.site_id,
-                    notify={"webhook_url": hook.url, "emails": ["desk@example.org"], "held_over": 1},
+                    notify={
+                        "webhook_url": hook.url,
+                        "emails": ["desk@example.org"],
+                        "held_over": 1,
+                    },
                     allow_private=True,
                 )
             for _ in range(2):

@@ -45,7 +45,8 @@ def test_sites_create_show_update_list_and_delete(backend) -> None:
     site_id = created["site_id"]
     assert created["api_key"].startswith("civ_") and created["signing_secret"].startswith("whsec_")
     r = backend.client.get(
-        f"/v1/sites/{site_id}/comments/nope", headers={"Authorization": f"Bearer {created['api_key']}"}
+        f"/v1/sites/{site_id}/comments/nope",
+        headers={"Authorization": f"Bearer {created['api_key']}"},
     )
     assert r.status_code == 404  # the key works on the site API
     shown = backend.admin("GET", f"/sites/{site_id}").json
@@ -59,7 +60,11 @@ def test_sites_create_show_update_list_and_delete(backend) -> None:
     )
     assert r.status_code == 200, r.json
     assert r.json["policy"]["mode"] == "pre" and r.json["policy"]["max_links"] == 2
-    assert r.json["notify"] == {"held_over": 5, "emails": ["desk@example.org"], "window_minutes": 30}
+    assert r.json["notify"] == {
+        "held_over": 5,
+        "emails": ["desk@example.org"],
+        "window_minutes": 30,
+    }
     listed = backend.admin("GET", "/sites").json["sites"]
     assert [s["site_id"] for s in listed] == [site_id]
     r = backend.admin("DELETE", f"/sites/{site_id}")
@@ -75,7 +80,9 @@ def test_rotating_the_key_ends_the_old_one_and_the_secret_changes(backend) -> No
     r = backend.admin("POST", f"/sites/{site_id}/rotate-key")
     assert r.status_code == 200 and r.json["api_key"] != old_key
     path = f"/v1/sites/{site_id}/comments/x"
-    assert backend.client.get(path, headers={"Authorization": f"Bearer {old_key}"}).status_code == 401
+    assert (
+        backend.client.get(path, headers={"Authorization": f"Bearer {old_key}"}).status_code == 401
+    )
     fresh = {"Authorization": f"Bearer {r.json['api_key']}"}
     assert backend.client.get(path, headers=fresh).status_code == 404
     r = backend.admin("POST", f"/sites/{site_id}/rotate-secret")
@@ -103,7 +110,9 @@ def test_bad_site_bodies_are_refused_and_nothing_is_stored(backend, body, field)
     assert field in str(r.json["details"])
     r = backend.admin("POST", "/sites", json={"name": "x", "policy": {"thresholds": {"rude": 0.5}}})
     assert r.status_code == 422
-    r = backend.admin("POST", "/sites", json={"name": "x", "notify": {"emails": ["not-an-address"]}})
+    r = backend.admin(
+        "POST", "/sites", json={"name": "x", "notify": {"emails": ["not-an-address"]}}
+    )
     assert r.status_code == 422
     r = backend.admin("POST", "/sites", data="name=x", content_type="text/plain")
     assert r.status_code == 415 and r.json["error"] == "unsupported_media_type"
@@ -136,8 +145,11 @@ def test_wrong_tokens_are_401_and_the_wrong_kind_of_token_is_403(backend) -> Non
         (plain_token, 403, "not_admin"),  # a moderator who is not an admin
     ]
     for token, status, code in cases:
-        for method, path in (("GET", "/sites"), ("DELETE", f"/sites/{site['site_id']}"),
-                             ("POST", "/moderators")):
+        for method, path in (
+            ("GET", "/sites"),
+            ("DELETE", f"/sites/{site['site_id']}"),
+            ("POST", "/moderators"),
+        ):
             r = backend.admin(method, path, token=token, json={})
             assert (r.status_code, r.json["error"]) == (status, code), (token, path, r.json)
             assert set(r.json) == {"error", "message", "details"}
@@ -154,7 +166,9 @@ def test_an_admin_moderators_token_works_and_is_named_in_the_audit(backend) -> N
 def test_moderators_create_update_password_token_and_delete(backend) -> None:
     a, b = _new_site(backend)["site_id"], _new_site(backend)["site_id"]
     r = backend.admin(
-        "POST", "/moderators", json={"email": "Ann@Example.org", "password": PASSWORD, "site_ids": [a]}
+        "POST",
+        "/moderators",
+        json={"email": "Ann@Example.org", "password": PASSWORD, "site_ids": [a]},
     )
     assert r.status_code == 201, r.json
     ann, token = r.json["id"], r.json["token"]
@@ -204,21 +218,46 @@ def test_a_disabled_moderator_cannot_log_in_or_use_the_token_until_enabled(backe
     assert r.status_code == 401 and r.json["error"] == "account_disabled"
     r = backend.admin("PATCH", f"/moderators/{ann}", json={"disabled": False})
     assert r.status_code == 200 and r.json["disabled"] is False
-    assert backend.client.get("/v1/queue", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        backend.client.get("/v1/queue", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
     assert attempt_login(backend.db, "ann@example.org", PASSWORD).id == ann
 
 
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        ({"email": "no-at-sign", "password": PASSWORD, "site_ids": ["s"]}, 422, "validation_failed"),
-        ({"email": "a@example.org", "password": "short", "site_ids": ["s"]}, 422, "validation_failed"),
-        ({"email": "a@example.org", "password": PASSWORD, "site_ids": []}, 422, "validation_failed"),
-        ({"email": "a@example.org", "password": PASSWORD, "site_ids": ["site_missing"]}, 404, "not_found"),
-        ({"email": "a@example.org", "password": PASSWORD, "admin": "yes"}, 422, "validation_failed"),
+        (
+            {"email": "no-at-sign", "password": PASSWORD, "site_ids": ["s"]},
+            422,
+            "validation_failed",
+        ),
+        (
+            {"email": "a@example.org", "password": "short", "site_ids": ["s"]},
+            422,
+            "validation_failed",
+        ),
+        (
+            {"email": "a@example.org", "password": PASSWORD, "site_ids": []},
+            422,
+            "validation_failed",
+        ),
+        (
+            {"email": "a@example.org", "password": PASSWORD, "site_ids": ["site_missing"]},
+            404,
+            "not_found",
+        ),
+        (
+            {"email": "a@example.org", "password": PASSWORD, "admin": "yes"},
+            422,
+            "validation_failed",
+        ),
     ],
 )
-def test_bad_moderator_bodies_are_refused_and_nothing_is_stored(backend, body, status, code) -> None:
+def test_bad_moderator_bodies_are_refused_and_nothing_is_stored(
+    backend, body, status, code
+) -> None:
     if body.get("site_ids") == ["s"]:
         body = {**body, "site_ids": [_new_site(backend)["site_id"]]}
     r = backend.admin("POST", "/moderators", json=body)
@@ -231,10 +270,14 @@ def test_a_taken_email_and_a_bad_update_change_nothing(backend) -> None:
     site = _new_site(backend)["site_id"]
     ann, _ = moderator(backend.db, "ann@example.org", [site])
     r = backend.admin(
-        "POST", "/moderators", json={"email": "ANN@example.org", "password": PASSWORD, "site_ids": [site]}
+        "POST",
+        "/moderators",
+        json={"email": "ANN@example.org", "password": PASSWORD, "site_ids": [site]},
     )
     assert r.status_code == 409 and r.json["error"] == "conflict"
-    r = backend.admin("PATCH", f"/moderators/{ann}", json={"site_ids": [site, "site_missing"], "disabled": True})
+    r = backend.admin(
+        "PATCH", f"/moderators/{ann}", json={"site_ids": [site, "site_missing"], "disabled": True}
+    )
     assert r.status_code == 404
     shown = backend.admin("GET", f"/moderators/{ann}").json
     assert shown["sites"] == [site] and shown["disabled"] is False

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from civil import coral
 from civil.decision import pipeline
 from civil.decision.policy import Policy, Reason, decide
-from civil.models import Article, Author, AuditEntry, Comment, Site
+from civil.models import Article, AuditEntry, Author, Comment, Site
 from civil.scoring import TOXICITY_LABELS
 from civil.sites import Credentials, create_site
 from tests.support.coral import (
@@ -34,7 +34,9 @@ def _site(backend: Any, timeout_ms: int = 1000) -> tuple[Credentials, Phase]:
         "PUT", f"/sites/{creds.site_id}/coral", json={"secret": secret, "timeout_ms": timeout_ms}
     )
     assert r.status_code == 200, r.json
-    phase = Phase(f"/v1/sites/{creds.site_id}/coral", [SigningSecret(secret)], timeout_ms=timeout_ms)
+    phase = Phase(
+        f"/v1/sites/{creds.site_id}/coral", [SigningSecret(secret)], timeout_ms=timeout_ms
+    )
     return creds, phase
 
 
@@ -45,7 +47,9 @@ def _send(backend: Any, phase: Phase, request: dict[str, Any], **kw: Any) -> Any
 
 def _comments(backend: Any, site_id: str) -> list[Comment]:
     with backend.db.session() as session:
-        rows = session.scalars(select(Comment).where(Comment.site_id == site_id).order_by(Comment.id))
+        rows = session.scalars(
+            select(Comment).where(Comment.site_id == site_id).order_by(Comment.id)
+        )
         out = list(rows)
         for row in out:
             _ = row.article, row.author
@@ -121,18 +125,24 @@ def test_an_edit_is_a_new_revision_of_the_authors_comment_and_a_replay_is_a_no_o
         ({"toxicity": 0.05}, {"status": "APPROVED"}),
         (
             {"toxicity": 0.7},
-            {"status": "SYSTEM_WITHHELD",
-             "actions": [{"actionType": "FLAG", "reason": "COMMENT_DETECTED_TOXIC"}]},
+            {
+                "status": "SYSTEM_WITHHELD",
+                "actions": [{"actionType": "FLAG", "reason": "COMMENT_DETECTED_TOXIC"}],
+            },
         ),
         (
             {"insult": 0.99},
-            {"status": "REJECTED",
-             "actions": [{"actionType": "FLAG", "reason": "COMMENT_DETECTED_TOXIC"}]},
+            {
+                "status": "REJECTED",
+                "actions": [{"actionType": "FLAG", "reason": "COMMENT_DETECTED_TOXIC"}],
+            },
         ),
         (
             {"spam": 0.999},
-            {"status": "REJECTED",
-             "actions": [{"actionType": "FLAG", "reason": "COMMENT_DETECTED_SPAM"}]},
+            {
+                "status": "REJECTED",
+                "actions": [{"actionType": "FLAG", "reason": "COMMENT_DETECTED_SPAM"}],
+            },
         ),
     ],
 )
@@ -155,7 +165,7 @@ def test_a_decided_comment_is_answered_in_corals_terms(backend, scores, expected
 
 def test_signatures_from_a_wrong_or_another_sites_secret_are_refused(backend) -> None:
     creds, phase = _site(backend)
-    other, other_phase = _site(backend)
+    _, other_phase = _site(backend)
     request = moderation_request()
     wrong = Phase(phase.url, [SigningSecret(new_signing_secret())])
     theirs = Phase(phase.url, other_phase.signing_secrets)
@@ -180,7 +190,9 @@ def test_a_site_without_coral_and_an_unknown_site_are_refused(backend) -> None:
     phase = Phase(f"/v1/sites/{plain.site_id}/coral", [SigningSecret(new_signing_secret())])
     r = _send(backend, phase, moderation_request())
     assert r.status_code == 403 and r.json["error"] == "coral_not_configured"
-    r = _send(backend, Phase("/v1/sites/site_missing/coral", phase.signing_secrets), moderation_request())
+    r = _send(
+        backend, Phase("/v1/sites/site_missing/coral", phase.signing_secrets), moderation_request()
+    )
     assert r.status_code == 404 and r.json["error"] == "not_found"
 
 
@@ -193,9 +205,12 @@ def test_bad_bodies_are_refused_in_the_error_shape_and_nothing_is_stored(backend
     assert any(e["loc"][0] == "story" for e in r.json["details"]["errors"])
     not_json = "this is not json"
     headers = fetch_options(phase.signing_secrets, {})[1]
-    headers["X-Coral-Signature"] = "sha256=" + coral.hmac.new(
-        phase.signing_secrets[0].secret.encode(), not_json.encode(), coral.hashlib.sha256
-    ).hexdigest()
+    headers["X-Coral-Signature"] = (
+        "sha256="
+        + coral.hmac.new(
+            phase.signing_secrets[0].secret.encode(), not_json.encode(), coral.hashlib.sha256
+        ).hexdigest()
+    )
     r = backend.client.post(phase.url, data=not_json, headers=headers)
     assert r.status_code == 400 and r.json["error"] == "invalid_json"
     empty = moderation_request(body_html="   ")
@@ -215,7 +230,9 @@ def test_rotation_keeps_the_old_secret_valid_for_its_grace(backend) -> None:
     assert old.secret not in r.get_data(as_text=True) and new.secret not in r.get_data(as_text=True)
     # During Coral's own rotation it signs with both: each alone verifies too.
     for secrets in ([old], [new], [old, new]):
-        body = moderation_request(body_html=f"<p>signed by {len(secrets)} {secrets[0].secret[-4:]}</p>")
+        body = moderation_request(
+            body_html=f"<p>signed by {len(secrets)} {secrets[0].secret[-4:]}</p>"
+        )
         assert _send(backend, Phase(phase.url, secrets), body).status_code == 204
     with backend.db.session() as session:
         site = session.get(Site, creds.site_id)

@@ -64,12 +64,16 @@ def _rows(backend: Any, site_id: str) -> list[Notification]:
     with backend.db.session() as session:
         return list(
             session.scalars(
-                select(Notification).where(Notification.site_id == site_id).order_by(Notification.id)
+                select(Notification)
+                .where(Notification.site_id == site_id)
+                .order_by(Notification.id)
             )
         )
 
 
-def test_a_long_held_queue_is_told_once_per_window_by_webhook_and_email(backend, inbox, hook) -> None:
+def test_a_long_held_queue_is_told_once_per_window_by_webhook_and_email(
+    backend, inbox, hook
+) -> None:
     site_id = _site(backend, hook, held_over=2, oldest_minutes=100_000)
     settings = _settings(backend, inbox)
     _held(backend, site_id, 2)
@@ -134,7 +138,9 @@ def test_dead_letters_are_told_with_a_link_to_ops(backend, inbox, hook) -> None:
     assert notify_moderators(backend.db, settings, now=later) == 0  # none new since the notice
     dead()
     assert notify_moderators(backend.db, settings, now=later) == 1
-    assert "1 callbacks were dead-lettered" in hook.wait_for(lambda got: len(got) >= 2)[1].body["text"]
+    assert (
+        "1 callbacks were dead-lettered" in hook.wait_for(lambda got: len(got) >= 2)[1].body["text"]
+    )
 
 
 def test_a_channel_that_is_down_does_not_stop_the_other_and_nothing_sent_is_retried(

@@ -39,12 +39,26 @@ def _audit(db):
 
 def test_disable_assign_reset_and_delete_a_moderator(run, db, site):
     with db.session() as session:
-        other = Site(id="site_other", name="Other", api_key_prefix="x", api_key_hash="x",
-                     signing_secret="whsec_x", policy={})
+        other = Site(
+            id="site_other",
+            name="Other",
+            api_key_prefix="x",
+            api_key_hash="x",
+            signing_secret="whsec_x",
+            policy={},
+        )
         session.add(other)
     created = json.loads(
-        run("moderators", "create", "--email", "ann@x.org", "--password", PASSWORD,
-            "--site", site.site_id).output
+        run(
+            "moderators",
+            "create",
+            "--email",
+            "ann@x.org",
+            "--password",
+            PASSWORD,
+            "--site",
+            site.site_id,
+        ).output
     )
     disabled = json.loads(run("moderators", "disable", "--email", "ann@x.org").output)
     assert disabled["disabled"] is True
@@ -52,12 +66,20 @@ def test_disable_assign_reset_and_delete_a_moderator(run, db, site):
         attempt_login(db, "ann@x.org", PASSWORD)
     with db.session() as session, pytest.raises(Unauthorized, match="disabled"):
         by_token(session, created["token"])
-    assert json.loads(run("moderators", "enable", "--email", "ann@x.org").output)["disabled"] is False
+    assert (
+        json.loads(run("moderators", "enable", "--email", "ann@x.org").output)["disabled"] is False
+    )
     assigned = json.loads(
         run("moderators", "assign", "--email", "ann@x.org", "--site", "site_other").output
     )
     assert assigned["sites"] == ["site_other"]
-    run("moderators", "reset-password", "--email", "ann@x.org", input="new password 22\nnew password 22\n")
+    run(
+        "moderators",
+        "reset-password",
+        "--email",
+        "ann@x.org",
+        input="new password 22\nnew password 22\n",
+    )
     assert attempt_login(db, "ann@x.org", "new password 22").site_ids == frozenset({"site_other"})
     run("moderators", "delete", "--email", "ann@x.org", "--yes")
     with db.session() as session:
@@ -85,8 +107,17 @@ def test_site_commands_are_audited_and_coral_secret_is_set(run, db):
     run("sites", "rotate-key", site_id)
     secret = new_signing_secret()
     out = json.loads(
-        run("sites", "coral-secret", site_id, "--secret", secret, "--grace", "60",
-            "--timeout-ms", "800").output
+        run(
+            "sites",
+            "coral-secret",
+            site_id,
+            "--secret",
+            secret,
+            "--grace",
+            "60",
+            "--timeout-ms",
+            "800",
+        ).output
     )
     assert out["timeout_ms"] == 800 and len(out["secrets"]) == 1 and secret not in json.dumps(out)
     with db.session() as session:
