@@ -36,7 +36,7 @@ SIGNATURE_HEADER = "X-Coral-Signature"
 ID_PREFIX = "coral:"
 DEFAULT_TIMEOUT_MS = 500
 # Time kept back from Coral's timeout for the answer to travel: Coral aborts at its timeout.
-MIN_MARGIN_MS = 50
+MIN_MARGIN_MS = 100
 HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
 ABUSIVE_LABELS = {"insult", "threat", "identity_attack", "severe_toxicity"}
 
