@@ -68,6 +68,12 @@ class Site(Base):
     callback_disabled_reason: Mapped[str | None] = mapped_column(String(200))
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Coral Talk's External Moderation Phase: its signing secrets (a rotated one keeps
+    # working until its `inactive_at`) and the phase's timeout; None: not configured.
+    coral: Mapped[dict[str, Any] | None]
+    # Who is told when the held queue grows or callbacks die (civil/notify.py); None: the
+    # deployment's defaults.
+    notify: Mapped[dict[str, Any] | None]
 
 
 class Article(Base):
@@ -217,6 +223,8 @@ class Moderator(Base):
     # Session cookies carry this number; logging out bumps it, so every copy of an earlier
     # cookie (a stolen one included) stops working although cookies are only signed.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A disabled account can neither log in nor use its token; re-enabling restores both.
+    disabled_at: Mapped[datetime | None]
 
 
 class ModeratorSite(Base):
@@ -442,3 +450,19 @@ class DailyStat(Base):
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     decided_by: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+class Notification(Base):
+    """One notice sent to a site's moderators: what triggered it, when, and where it went.
+
+    The newest row per (site, kind) is the window: no second notice of a kind inside it.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_site_kind_sent", "site_id", "kind", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # held_queue | oldest_held | dead_letters
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Channel -> "sent" or the error ("webhook", "email").
+    channels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -74,6 +74,25 @@ class Settings:
     secret_key: str = ""
     # Session cookies only over HTTPS (browsers treat http://localhost as secure too).
     secure_cookies: bool = True
+    # The admin API (/v1/admin/...): `Authorization: Bearer <admin_token>`; empty: only the
+    # token of an admin moderator account opens it.
+    admin_token: str = ""
+    # Where people reach this deployment: the base of the workspace links in notifications.
+    public_url: str = "http://127.0.0.1:8000"
+    # Moderator notifications (civil/notify.py); a site's own `notify` settings override these.
+    notify_interval_seconds: int = 60
+    notify_webhook_url: str = ""
+    notify_emails: str = ""
+    notify_held_over: int = 50
+    notify_oldest_minutes: int = 60
+    notify_window_minutes: int = 60
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "civil@localhost"
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -122,6 +122,8 @@ def site_summary(site: Site) -> dict[str, Any]:
         "callback_disabled": site.callback_disabled_at is not None,
         "created_at": site.created_at.isoformat(),
         "policy": site.policy,
+        "notify": site.notify,
+        "coral": bool((site.coral or {}).get("secrets")),
     }
 
 

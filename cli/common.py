@@ -21,6 +21,16 @@ def open_database() -> Any:
     return Database(load_settings())
 
 
+def actor() -> str:
+    """Who the audit log names for a CLI change: `cli:<login name>`."""
+    import getpass
+
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return "cli"
+
+
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 

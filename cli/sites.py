@@ -6,8 +6,11 @@ import json
 
 import click
 
-from cli.common import fail, load_settings, open_database, print_json
+from cli.common import actor, fail, load_settings, open_database, print_json
 
+NOTIFY_HELP = (
+    "Notification JSON: webhook_url, emails, held_over, oldest_minutes, window_minutes, enabled."
+)
 CALLBACK_HELP = (
     "Where callbacks go: an https URL, or `listen` for the local `civil listen` receiver."
 )
@@ -31,18 +34,23 @@ def group() -> None:
 @click.option("--name", required=True)
 @click.option("--callback-url", default=None, help=CALLBACK_HELP)
 @click.option("--policy", default=None, help="Policy JSON (thresholds, mode, word lists...).")
-def sites_create(name: str, callback_url: str | None, policy: str | None) -> None:
+@click.option("--notify", default=None, help=NOTIFY_HELP)
+def sites_create(
+    name: str, callback_url: str | None, policy: str | None, notify: str | None
+) -> None:
     """Create a site; prints {site_id, api_key, signing_secret} (the key is shown once)."""
-    from civil.sites import create_site
+    from civil.admin import create_site
 
     settings = load_settings()
     try:
         with open_database().session() as session:
             creds = create_site(
                 session,
+                actor(),
                 name=name,
                 callback_url=callback_url_option(callback_url),
                 policy=json.loads(policy) if policy else None,
+                notify=json.loads(notify) if notify else None,
                 allow_private=settings.allow_private_callbacks,
             )
     except Exception as exc:
@@ -63,17 +71,23 @@ def sites_list() -> None:
 @click.argument("site_id")
 @click.option("--callback-url", default=None, help=CALLBACK_HELP)
 @click.option("--policy", default=None, help="Policy JSON merged over the current one.")
-def sites_update(site_id: str, callback_url: str | None, policy: str | None) -> None:
-    """Change a site's callback URL (re-enables a disabled endpoint) or policy."""
-    from civil.sites import site_summary, update_site
+@click.option("--notify", default=None, help=NOTIFY_HELP + " Merged over the current one.")
+def sites_update(
+    site_id: str, callback_url: str | None, policy: str | None, notify: str | None
+) -> None:
+    """Change a site's callback URL (re-enables a disabled endpoint), policy or notifications."""
+    from civil.admin import update_site
+    from civil.sites import site_summary
 
     try:
         with open_database().session() as session:
             site = update_site(
                 session,
+                actor(),
                 site_id,
                 callback_url=callback_url_option(callback_url),
                 policy=json.loads(policy) if policy else None,
+                notify=json.loads(notify) if notify else None,
                 allow_private=load_settings().allow_private_callbacks,
             )
             print_json(site_summary(site))
@@ -85,11 +99,12 @@ def sites_update(site_id: str, callback_url: str | None, policy: str | None) -> 
 @click.argument("site_id")
 def sites_rotate_secret(site_id: str) -> None:
     """Issue a new signing secret; prints it."""
-    from civil.sites import rotate_secret
+    from civil.admin import rotate_secret
 
     try:
         with open_database().session() as session:
-            print_json({"site_id": site_id, "signing_secret": rotate_secret(session, site_id)})
+            secret = rotate_secret(session, actor(), site_id)
+        print_json({"site_id": site_id, "signing_secret": secret})
     except Exception as exc:
         fail(exc)
 
@@ -98,11 +113,12 @@ def sites_rotate_secret(site_id: str) -> None:
 @click.argument("site_id")
 def sites_rotate_key(site_id: str) -> None:
     """Issue a new API key (the old one stops working); prints it."""
-    from civil.sites import rotate_key
+    from civil.admin import rotate_key
 
     try:
         with open_database().session() as session:
-            print_json({"site_id": site_id, "api_key": rotate_key(session, site_id)})
+            key = rotate_key(session, actor(), site_id)
+        print_json({"site_id": site_id, "api_key": key})
     except Exception as exc:
         fail(exc)
 
@@ -112,11 +128,11 @@ def sites_rotate_key(site_id: str) -> None:
 @click.confirmation_option(prompt="Delete the site and all its comments?")
 def sites_delete(site_id: str) -> None:
     """Delete a site with its comments and deliveries."""
-    from civil.sites import delete_site
+    from civil.admin import delete_site
 
     try:
         with open_database().session() as session:
-            delete_site(session, site_id)
+            delete_site(session, actor(), site_id)
     except Exception as exc:
         fail(exc)
     print_json({"deleted": site_id})
@@ -141,3 +157,35 @@ def sites_export(site_id: str, output: str) -> None:
         fail(exc)
     if output != "-":
         click.echo(f"{lines} lines written to {output}", err=True)
+@group.command("coral-secret")
+@click.argument("site_id")
+@click.option("--secret", prompt=True, hide_input=True, help="The phase's secret shown by Coral.")
+@click.option(
+    "--grace",
+    "grace_seconds",
+    type=click.IntRange(0, 86400),
+    default=3600,
+    show_default=True,
+    help="Seconds the replaced secrets stay valid.",
+)
+@click.option(
+    "--timeout-ms",
+    type=click.IntRange(100, 10000),
+    default=None,
+    help="The phase's timeout as set in Coral.",
+)
+def sites_coral_secret(
+    site_id: str, secret: str, grace_seconds: int, timeout_ms: int | None
+) -> None:
+    """Set the signing secret of the site's Coral external moderation phase."""
+    from civil.admin import set_coral_secret
+    from civil.errors import InvalidInput
+
+    try:
+        if not 16 <= len(secret) <= 200:
+            raise InvalidInput("the secret must have 16 to 200 characters")
+        with open_database().session() as session:
+            view = set_coral_secret(session, actor(), site_id, secret, grace_seconds, timeout_ms)
+    except Exception as exc:
+        fail(exc)
+    print_json(view)

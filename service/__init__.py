@@ -17,11 +17,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["civil"] = {"settings": settings, "db": Database(settings)}
 
-    from service import broker as queue
     from service import (
+        admin,
         comments,
         compat,
         connection,
+        coral,
         deliveries,
         errors,
         feedback,
@@ -33,13 +34,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         readers,
         review_queue,
     )
+    from service import broker as queue
 
     errors.init_app(app)
     guard.init_app(app)
     connection.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
-    for module in (intake, comments, feedback, deliveries, ops, readers, review_queue):
+    for module in (intake, comments, feedback, deliveries, ops, readers, review_queue, coral, admin):
         app.register_blueprint(module.bp)
     compat.init_app(app)
     moderate.init_app(app)

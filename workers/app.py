@@ -53,6 +53,7 @@ def make_celery(settings: Settings) -> Celery:
             "civil.sweep_pending": {"queue": MAINTENANCE},
             "civil.dispatch_deliveries": {"queue": MAINTENANCE},
             "civil.apply_retention": {"queue": MAINTENANCE},
+            "civil.notify_moderators": {"queue": MAINTENANCE},
         },
         beat_schedule={
             "sweep-pending": {
@@ -69,6 +70,11 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "civil.apply_retention",
                 "schedule": timedelta(seconds=settings.retention_interval_seconds),
                 "options": {"expires": settings.retention_interval_seconds},
+            },
+            "notify-moderators": {
+                "task": "civil.notify_moderators",
+                "schedule": timedelta(seconds=settings.notify_interval_seconds),
+                "options": {"expires": settings.notify_interval_seconds},
             },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),

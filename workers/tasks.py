@@ -28,6 +28,7 @@ from civil.metrics import (
 )
 from civil.models import Comment, utcnow
 from civil.privacy.retention import apply_retention as retain
+from civil.notify import notify_moderators as send_notices
 from civil.scoring import Scorer
 from civil.tasknames import DELIVERY, SCORING
 from workers import runtime
@@ -160,3 +161,7 @@ def apply_retention() -> dict[str, int]:
     log.info("retention run", extra=counts)
     TASK_SECONDS.labels("apply_retention").observe(time.monotonic() - started)
     return counts
+@app.task(base=CivilTask, name="civil.notify_moderators")
+def notify_moderators() -> int:
+    """Tell moderators about a long held queue, an old held comment or dead callbacks."""
+    return send_notices(db(), settings)

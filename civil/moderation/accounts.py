@@ -13,7 +13,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from civil.db import Database
@@ -82,9 +82,7 @@ def create_moderator(
         raise InvalidInput(f"password must have at least {MIN_PASSWORD_CHARS} characters")
     if not admin and not site_ids:
         raise InvalidInput("a moderator needs at least one --site (or --admin)")
-    for site_id in site_ids:
-        if session.get(Site, site_id) is None:
-            raise NotFound("no such site", {"site_id": site_id})
+    _check_sites(session, site_ids)
     if session.scalar(select(Moderator.id).where(Moderator.email == email)) is not None:
         raise Conflict("a moderator with this email exists", {"email": email})
     token = new_token()
@@ -102,11 +100,83 @@ def create_moderator(
     return moderator, token
 
 
-def rotate_token(session: Session, moderator_id: int) -> str:
-    """Issue a new API token; the old one stops working."""
+def get_moderator(session: Session, moderator_id: int) -> Moderator:
     moderator = session.get(Moderator, moderator_id)
     if moderator is None:
         raise NotFound("no such moderator", {"id": moderator_id})
+    return moderator
+
+
+def find_moderator(session: Session, email: str) -> Moderator:
+    """The account with this e-mail (case-insensitive), or 404."""
+    moderator = session.scalar(select(Moderator).where(Moderator.email == email.strip().lower()))
+    if moderator is None:
+        raise NotFound("no such moderator", {"email": email})
+    return moderator
+
+
+def _check_sites(session: Session, site_ids: list[str]) -> None:
+    for site_id in site_ids:
+        if session.get(Site, site_id) is None:
+            raise NotFound("no such site", {"site_id": site_id})
+
+
+def set_disabled(session: Session, moderator_id: int, disabled: bool) -> Moderator:
+    """Disable (no login, no token, every session ended) or re-enable an account."""
+    moderator = get_moderator(session, moderator_id)
+    if disabled and moderator.disabled_at is None:
+        moderator.disabled_at = utcnow()
+        moderator.session_generation = (moderator.session_generation or 0) + 1
+    elif not disabled:
+        moderator.disabled_at = None
+    return moderator
+
+
+def assign_sites(session: Session, moderator_id: int, site_ids: list[str]) -> Moderator:
+    """Replace the sites a moderator reviews (an admin sees every site regardless)."""
+    moderator = get_moderator(session, moderator_id)
+    _check_sites(session, site_ids)
+    if not moderator.is_admin and not site_ids:
+        raise InvalidInput("a moderator needs at least one site (or admin)")
+    session.execute(delete(ModeratorSite).where(ModeratorSite.moderator_id == moderator_id))
+    session.add_all(ModeratorSite(moderator_id=moderator_id, site_id=s) for s in set(site_ids))
+    session.flush()
+    return moderator
+
+
+def reset_password(session: Session, moderator_id: int, password: str) -> Moderator:
+    """Set a new password; the lock-out is lifted and every session cookie ends."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD_CHARS} characters")
+    moderator = get_moderator(session, moderator_id)
+    moderator.password_hash = HASHER.hash(password)
+    moderator.failed_logins, moderator.locked_until = 0, None
+    moderator.session_generation = (moderator.session_generation or 0) + 1
+    return moderator
+
+
+def delete_moderator(session: Session, moderator_id: int) -> None:
+    """Remove an account (its claims and site assignments go with it; the audit log stays)."""
+    session.delete(get_moderator(session, moderator_id))
+    session.flush()
+
+
+def moderator_view(session: Session, moderator: Moderator) -> dict[str, Any]:
+    """One account as the admin API and the CLI show it (never hashes or tokens)."""
+    ident = _identity(session, moderator)
+    return {
+        "id": moderator.id,
+        "email": moderator.email,
+        "admin": moderator.is_admin,
+        "sites": sorted(ident.site_ids) if ident.site_ids is not None else "all",
+        "disabled": moderator.disabled_at is not None,
+        "last_login_at": moderator.last_login_at,
+    }
+
+
+def rotate_token(session: Session, moderator_id: int) -> str:
+    """Issue a new API token; the old one stops working."""
+    moderator = get_moderator(session, moderator_id)
     token = new_token()
     moderator.token_prefix, moderator.token_hash = token[:TOKEN_PREFIX_LEN], _hash_token(token)
     return token
@@ -149,6 +219,9 @@ def login(session: Session, email: str, password: str) -> Identity:
     except (VerificationError, InvalidHashError):
         _count_failure(session, moderator.id, now)
         raise Unauthorized("wrong email or password") from None
+    if moderator.disabled_at is not None:
+        # Said only to whoever knows the password: nobody else learns the account exists.
+        raise Unauthorized("this account is disabled", code="account_disabled")
     if HASHER.check_needs_rehash(moderator.password_hash):
         moderator.password_hash = HASHER.hash(password)
     moderator.failed_logins, moderator.locked_until, moderator.last_login_at = 0, None, now
@@ -175,6 +248,8 @@ def by_token(session: Session, token: str | None) -> Identity:
     digest = _hash_token(token)
     for moderator in candidates:
         if moderator.token_hash and hmac.compare_digest(moderator.token_hash, digest):
+            if moderator.disabled_at is not None:
+                raise Unauthorized("this moderator account is disabled", code="account_disabled")
             return _identity(session, moderator)
     raise Unauthorized("missing or wrong moderator token")
 
@@ -182,7 +257,9 @@ def by_token(session: Session, token: str | None) -> Identity:
 def by_id(session: Session, moderator_id: int) -> Identity | None:
     """The moderator behind a session cookie (None when the account is gone)."""
     moderator = session.get(Moderator, moderator_id)
-    return _identity(session, moderator) if moderator is not None else None
+    if moderator is None or moderator.disabled_at is not None:
+        return None
+    return _identity(session, moderator)
 
 
 def end_sessions(db: Database, moderator_id: int) -> None:
@@ -198,16 +275,7 @@ def end_sessions(db: Database, moderator_id: int) -> None:
 
 def list_moderators(session: Session) -> list[dict[str, Any]]:
     """Every account with its sites (never hashes or tokens)."""
-    out = []
-    for moderator in session.scalars(select(Moderator).order_by(Moderator.email)):
-        ident = _identity(session, moderator)
-        out.append(
-            {
-                "id": moderator.id,
-                "email": moderator.email,
-                "admin": moderator.is_admin,
-                "sites": sorted(ident.site_ids) if ident.site_ids is not None else "all",
-                "last_login_at": moderator.last_login_at,
-            }
-        )
-    return out
+    return [
+        moderator_view(session, m)
+        for m in session.scalars(select(Moderator).order_by(Moderator.email))
+    ]

@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from service.compat import openapi as compat_openapi
+from service.openapi import admin as openapi_admin
 from service.openapi import components
 from service.openapi import review_queue as openapi_moderation
 from service.openapi.paths import err, ops_paths, site_paths
@@ -18,7 +19,12 @@ UNREADABLE = err(
 
 
 def _civil_paths() -> dict[str, Any]:
-    paths = {**site_paths(), **openapi_moderation.paths(), **ops_paths()}
+    paths = {
+        **site_paths(),
+        **openapi_moderation.paths(),
+        **ops_paths(),
+        **openapi_admin.paths(),
+    }
     for operations in paths.values():
         for operation in operations.values():
             operation["responses"].setdefault("400", UNREADABLE)
@@ -34,6 +40,11 @@ def _components() -> dict[str, Any]:
                 "type": "http",
                 "scheme": "bearer",
                 "description": "civmod_… token from `civil moderators create`",
+            },
+            "adminToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "CIVIL_ADMIN_TOKEN, or the civmod_… token of an admin account",
             },
         },
     }

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from civil import schema
+from civil.schema import admin, coral
 
 REF = "#/components/schemas/{model}"
 # Requests are documented as what validates them; responses as what the serializers dump.
@@ -18,6 +19,14 @@ REQUESTS: dict[str, type[BaseModel]] = {
     "BulkAction": schema.BulkAction,
     "ReportIn": schema.ReportIn,
     "AppealIn": schema.AppealIn,
+    "CoralRequest": coral.CoralRequest,
+    "CoralSecretIn": coral.CoralSecretIn,
+    "SiteCreate": admin.SiteCreate,
+    "SiteUpdate": admin.SiteUpdate,
+    "NotifyIn": admin.NotifyIn,
+    "ModeratorCreate": admin.ModeratorCreate,
+    "ModeratorUpdate": admin.ModeratorUpdate,
+    "PasswordReset": admin.PasswordReset,
 }
 RESPONSES: dict[str, type[BaseModel]] = {
     "CommentState": schema.CommentState,
@@ -41,6 +50,18 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "AppealAnswer": schema.AppealAnswer,
     "Statement": schema.Statement,
     "ErasureOut": schema.ErasureOut,
+    "CoralResponse": coral.CoralResponse,
+    "CoralConfig": coral.CoralConfig,
+    "SiteOut": admin.SiteOut,
+    "SiteList": admin.SiteList,
+    "SiteCredentials": admin.SiteCredentials,
+    "RotatedKey": admin.RotatedKey,
+    "RotatedSecret": admin.RotatedSecret,
+    "Deleted": admin.Deleted,
+    "ModeratorOut": admin.ModeratorOut,
+    "ModeratorList": admin.ModeratorList,
+    "ModeratorCreated": admin.ModeratorCreated,
+    "RotatedToken": admin.RotatedToken,
 }
 
 

@@ -1,0 +1,66 @@
+"""The admin API, the Coral phase and notifications on both databases: SQLite and PostgreSQL.
+
+Each test runs twice; every JSON answer on a documented route is held against /openapi.json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, request_finished
+from flask.testing import FlaskClient
+
+from civil.db import Database
+from civil.migrate import upgrade
+from civil.settings import Settings
+from service import create_app
+from tests.conftest import make_settings
+from tests.support.openapi_check import response_problem
+
+ADMIN_TOKEN = "admin-" + "x" * 40
+
+
+@dataclass
+class Backend:
+    settings: Settings
+    db: Database
+    app: Flask
+    client: FlaskClient
+
+    def admin(self, method: str, path: str, token: str = ADMIN_TOKEN, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.client.open(f"/v1/admin{path}", method=method, headers=headers, **kwargs)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    overrides: dict[str, Any] = {"admin_token": ADMIN_TOKEN}
+    if request.param == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("pg_url")
+    settings = make_settings(tmp_path / "var", **overrides)
+    upgrade(settings)
+    db = Database(settings)
+    app = create_app(settings)
+    problems: list[str] = []
+
+    def check(sender: Any, response: Any, **extra: Any) -> None:
+        if response.mimetype != "application/json":
+            return
+        from flask import request as current
+
+        problem = response_problem(
+            current.method, current.path, response.status_code, response.get_json(silent=True)
+        )
+        if problem:
+            problems.append(problem)
+
+    request_finished.connect(check, app)
+    yield Backend(settings, db, app, app.test_client())
+    request_finished.disconnect(check, app)
+    db.engine.dispose()
+    app.extensions["civil"]["db"].engine.dispose()
+    assert not problems, "responses that break /openapi.json:\n" + "\n".join(problems)
