@@ -450,6 +450,8 @@ class DailyStat(Base):
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     decided_by: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Notification(Base):
     """One notice sent to a site's moderators: what triggered it, when, and where it went.
 

@@ -157,6 +157,8 @@ def sites_export(site_id: str, output: str) -> None:
         fail(exc)
     if output != "-":
         click.echo(f"{lines} lines written to {output}", err=True)
+
+
 @group.command("coral-secret")
 @click.argument("site_id")
 @click.option("--secret", prompt=True, hide_input=True, help="The phase's secret shown by Coral.")

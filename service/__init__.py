@@ -41,7 +41,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     connection.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
-    for module in (intake, comments, feedback, deliveries, ops, readers, review_queue, coral, admin):
+    for module in (
+        intake,
+        comments,
+        feedback,
+        deliveries,
+        ops,
+        readers,
+        review_queue,
+        coral,
+        admin,
+    ):
         app.register_blueprint(module.bp)
     compat.init_app(app)
     moderate.init_app(app)

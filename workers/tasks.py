@@ -161,6 +161,8 @@ def apply_retention() -> dict[str, int]:
     log.info("retention run", extra=counts)
     TASK_SECONDS.labels("apply_retention").observe(time.monotonic() - started)
     return counts
+
+
 @app.task(base=CivilTask, name="civil.notify_moderators")
 def notify_moderators() -> int:
     """Tell moderators about a long held queue, an old held comment or dead callbacks."""
