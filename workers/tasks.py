@@ -27,8 +27,8 @@ from civil.metrics import (
     TASK_SECONDS,
 )
 from civil.models import Comment, utcnow
-from civil.privacy.retention import apply_retention as retain
 from civil.notify import notify_moderators as send_notices
+from civil.privacy.retention import apply_retention as retain
 from civil.scoring import Scorer
 from civil.tasknames import DELIVERY, SCORING
 from workers import runtime
