@@ -23,7 +23,8 @@ Terms (log-odds; the model card has the reasoning and measures each family):
   URL) yet its IDF-weighted cosine with the article's title and excerpt is under 0.05.
 - relevance: the graded cosine s with the article, 1.2 * clip((0.12 - s) / 0.12, -1, 1):
   +1.2 for a comment sharing no weighted word with the article, 0 at s = 0.12, and -1.2
-  (``spam_ontopic``) from s = 0.24, or when 30 %+ of its words appear in the article.
+  (``spam_ontopic``) from s = 0.24, or when 30 %+ of its words appear in the article; the
+  on-topic credit is void for a text that was also posted elsewhere (``duplicate`` fired).
 - contact: +1.2 per phone number, e-mail address or "WhatsApp me" in the text (at most 2).
 - velocity: +0.6 per comment beyond 3 by the author in 10 min, +0.5 per comment beyond 5 from
   the IP in 10 min (3 at most each); +0.8 (k - 1), at most 3.2, when k other comments linked
@@ -278,7 +279,11 @@ def combine(
     clipped = max(-TEXT_CLIP, min(text_logit, TEXT_CLIP))
     signals = [Signal("text", "spam_text", clipped, f"text model log-odds {text_logit:+.2f}")]
     signals += _links(features) + _evasion(features) + _author(features)
-    signals += _content(features, has_author_url) + _velocity(facts) + _memory(facts)
+    content = _content(features, has_author_url)
+    if facts.near_duplicates:
+        # A text also posted under other articles or sites is not about this one.
+        content = [s for s in content if s.code != "spam_ontopic"]
+    signals += content + _velocity(facts) + _memory(facts)
     signals = [s for s in signals if s.family not in disabled]
     z = _summed(signals)
     probability = 1.0 / (1.0 + math.exp(-z))

@@ -441,15 +441,14 @@ def offtopic(
 
 
 def report(out_path: Path | None = None) -> dict:
-    """Every number in the model card, as JSON (written to ``out_path`` when given)."""
+    """The YouTube, hand-written and calibration numbers (``civil.spam.training.report``
+    adds the leave-one-source-out article comments), as JSON (to ``out_path`` when given)."""
     log_odds: dict[str, tuple[list[int], list[float]]] = {}
     per_video = leave_one_video_out(log_odds=log_odds)
     y = [label for labels, _ in log_odds.values() for label in labels]
     z = np.array([value for _, values in log_odds.values() for value in values])
     platt = platt_out_of_fold(log_odds)
     slope, offset = platt["all_folds"]
-    from civil.spam.training.article_eval import leave_one_source_out
-
     result = {
         "leave_one_video_out": per_video,
         "leave_one_video_out_summary": {
@@ -461,7 +460,6 @@ def report(out_path: Path | None = None) -> dict:
             for key in ("tfidf_lr_baseline", "text_model", "content_signals", "full_replay")
         },
         "article_comments": offtopic(platt=(slope, offset)),
-        "article_comments_leave_one_source_out": leave_one_source_out(),
         "calibration": {
             "leave_one_video_out_pooled": calibration(y, _probability(z)),
             "platt_out_of_fold": platt,

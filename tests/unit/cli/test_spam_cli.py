@@ -90,7 +90,7 @@ def test_train_spam_for_a_site_adds_only_its_own_labels(run, db, site, settings,
     with db.session() as s:
         record_spam_label(s, s.get(Comment, sub.comment_id), "spam", "moderator")
     out = json.loads(
-        run("models", "train-spam", "--data", str(data_root), "--site", site.site_id).output
+        run("models", "train-spam", "--data", str(data_root), "--site", site.site_id).stdout
     )
     assert set(out) == {site.site_id}, "--site retrains that site only, never the shipped model"
     assert out[site.site_id]["site_labels"] == 1
@@ -103,7 +103,7 @@ def test_train_spam_for_a_site_adds_only_its_own_labels(run, db, site, settings,
 def test_train_spam_base_only_writes_to_the_model_dir(
     run, settings, data_root, tmp_path, monkeypatch
 ):
-    out = json.loads(run("models", "train-spam", "--data", str(data_root), "--base-only").output)
+    out = json.loads(run("models", "train-spam", "--data", str(data_root), "--base-only").stdout)
     assert set(out) == {"base"} and out["base"]["rows"] > 90
     assert (tmp_path / "models" / "spam" / "weights.npz").exists()
 

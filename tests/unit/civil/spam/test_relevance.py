@@ -123,3 +123,15 @@ def test_marketing_filter_for_the_built_evaluation():
     assert marketing("Call 0800 123 4567 now to claim your free prize")
     assert marketing("check out my channel http://youtube.com/x")
     assert not marketing("I love this song so much, it reminds me of summer")
+
+
+def test_a_copy_posted_elsewhere_gets_no_on_topic_credit():
+    from civil.spam.scorer import SpamFacts, combine
+
+    f = extract(
+        SpamInput("Protected lanes on Main Street will make cycling safe for my children.", **BIKE)
+    )
+    alone = combine(-1.0, f, SpamFacts())
+    copied = combine(-1.0, f, SpamFacts(near_duplicates=2))
+    assert "spam_ontopic" in _codes(alone) and "spam_ontopic" not in _codes(copied)
+    assert "spam_duplicate" in _codes(copied) and copied.probability > alone.probability
