@@ -54,12 +54,12 @@ if _OUT:
             return
 
         @event.listens_for(Engine, "before_cursor_execute")
-        def _count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        def _count(conn, cursor, statement, parameters, context, executemany):
             with lock:
                 counts[_key(statement)] += 1
 
         @event.listens_for(Engine, "commit")
-        def _commit(conn):  # noqa: ANN001
+        def _commit(conn):
             with lock:
                 counts["COMMIT"] += 1
 
