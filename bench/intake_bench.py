@@ -297,7 +297,7 @@ def _post_all(
 class Sampler(threading.Thread):
     """Every half second: delivery messages in the broker, events waiting, load average."""
 
-    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], data_dir: Path, analyze_every: float = 0.0) -> None:
         super().__init__(daemon=True)
         from sqlalchemy import create_engine
 
@@ -309,6 +309,8 @@ class Sampler(threading.Thread):
         self.samples: list[tuple[int, int]] = []
         self.scoring: list[tuple[int, int]] = []
         self.loads: list[float] = []
+        # PostgreSQL only: re-ANALYZE this often, as autovacuum would as the tables grow.
+        self.analyze_every = analyze_every if url.startswith("postgresql") else 0.0
 
     def queued(self, queue: str = DELIVERY_QUEUE) -> int:
         if self.redis_url:
@@ -331,8 +333,22 @@ class Sampler(threading.Thread):
             q = "SELECT count(*) FROM events WHERE status IN ('pending', 'retrying')"
             return int(conn.execute(text(q)).scalar() or 0)
 
+    def analyze(self) -> None:
+        """What autovacuum's analyze would do (it is off on the development machine)."""
+        from sqlalchemy import text
+
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+
     def run(self) -> None:
+        analyzed = time.monotonic()
         while not self.stop_flag.wait(0.5):
+            if self.analyze_every and time.monotonic() - analyzed > self.analyze_every:
+                analyzed = time.monotonic()
+                try:
+                    self.analyze()
+                except Exception as exc:  # a busy database: the next round tries again
+                    print(f"analyze skipped: {exc}", file=sys.stderr)
             try:
                 self.samples.append((self.queued(), self.waiting()))
                 self.scoring.append((self.queued(SCORING_QUEUE), self.pending()))
@@ -464,6 +480,13 @@ def main() -> None:
     parser.add_argument(
         "--warmup", type=int, default=64, help="comments posted (and called back) before the run"
     )
+    parser.add_argument(
+        "--analyze-every",
+        type=float,
+        default=20.0,
+        help="PostgreSQL: ANALYZE every this many seconds during the run (0: never), standing "
+        "in for autovacuum where it is off",
+    )
     parser.add_argument("--no-scorer-alone", action="store_true", help="skip the scorer-only pass")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -473,7 +496,7 @@ def main() -> None:
     receiver = CallbackReceiver()
     proc, base, site, env = start_service(args, tmp, receiver.url)
     receiver.secret = site["signing_secret"]
-    sampler = Sampler(env, tmp)
+    sampler = Sampler(env, tmp, args.analyze_every)
     load_before = os.getloadavg()
     try:
         sampler.start()
