@@ -211,11 +211,8 @@ def start_service(
         env["CIVIL_DATABASE_URL"] = args.database_url
     if args.broker_url:
         env["CIVIL_BROKER_URL"] = args.broker_url
-    if args.model == "tiny":
-        sys.path.insert(0, str(ROOT))
-        from tests.support.tiny_detoxify import build_tiny_checkpoint
-
-        env["CIVIL_TOXICITY_MODEL"] = str(build_tiny_checkpoint(data_dir / "tiny"))
+    if args.model in PEERS:
+        env["CIVIL_TOXICITY_MODEL"] = str(peer_checkpoint(args.model, data_dir))
     elif args.model:
         env["CIVIL_TOXICITY_MODEL"] = args.model
     port = free_port()
@@ -375,6 +372,22 @@ class Sampler(threading.Thread):
         }
 
 
+# Random-weight Detoxify checkpoints loaded through Detoxify's real loading path: "tiny" (the
+# tests') and "original-random" (BERT-base, the shape of Detoxify's `original`: the peer).
+PEERS = ("tiny", "original-random")
+
+
+def peer_checkpoint(model: str, data_dir: Path) -> Path:
+    sys.path.insert(0, str(ROOT))
+    from tests.support.tiny_detoxify import BERT_BASE, build_tiny_checkpoint
+
+    folder = data_dir / model
+    if (folder / "tiny.ckpt").exists():
+        return folder / "tiny.ckpt"
+    shape = BERT_BASE if model == "original-random" else None
+    return build_tiny_checkpoint(folder, shape=shape)
+
+
 def scorer_only(model: str | None, data_dir: Path, texts: list[str]) -> dict[str, Any]:
     """The same toxicity model scoring the same texts alone: one process, batches of 32."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -385,10 +398,8 @@ def scorer_only(model: str | None, data_dir: Path, texts: list[str]) -> dict[str
     from civil.toxicity.loader import load_scorer
 
     spec = model or "cascade"
-    if model == "tiny":
-        from tests.support.tiny_detoxify import build_tiny_checkpoint
-
-        spec = str(build_tiny_checkpoint(data_dir / "tiny"))
+    if model in PEERS:
+        spec = str(peer_checkpoint(model, data_dir))
     scorer = load_scorer(spec, Settings().resolved().model_dir)
     scorer.score_batch(texts[:32])  # warm
     started = time.perf_counter()
@@ -467,7 +478,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="comments per second offered")
     parser.add_argument("--burst", action="store_true", help="post as fast as the client can")
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--model", default="cascade", help="CIVIL_TOXICITY_MODEL ('tiny': tests')")
+    parser.add_argument(
+        "--model",
+        default="cascade",
+        help="CIVIL_TOXICITY_MODEL; 'original-random': Detoxify original's BERT-base, random "
+        "weights (the peer); 'tiny': the tests' checkpoint",
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--broker-url")
     parser.add_argument("--concurrency", type=int, default=2)
