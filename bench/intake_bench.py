@@ -45,6 +45,77 @@ ROOT = Path(__file__).resolve().parents[1]
 CIVIL = str(Path(sys.executable).with_name("civil"))
 DATA = ROOT / "bench" / "data" / "comments.jsonl"
 DELIVERY_QUEUE = "delivery"
+SCORING_QUEUE = "scoring"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> tuple[float, int]:
+    """(utime + stime + reaped children's, parent pid) of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is state; utime, stime, cutime, cstime are fields 14-17 of stat (1-based).
+    ticks = sum(int(x) for x in fields[11:15])
+    return ticks / CLOCK_TICKS, int(fields[1])
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds used so far by a process and all its descendants (reaped ones included)."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cpu[int(entry)], parents[int(entry)] = _proc_cpu(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack, seen = 0.0, [root], set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen or pid not in cpu:
+            continue
+        seen.add(pid)
+        total += cpu[pid]
+        stack.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def pg_usage(url: str | None) -> dict[str, float] | None:
+    """Transactions committed in the bench's PostgreSQL database and its backends' CPU."""
+    if not url or not url.startswith("postgresql"):
+        return None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        db = conn.execute(text("SELECT current_database()")).scalar()
+        row = conn.execute(
+            text(
+                "SELECT xact_commit, tup_returned + tup_fetched, tup_inserted + tup_updated "
+                "+ tup_deleted FROM pg_stat_database WHERE datname = :db"
+            ),
+            {"db": db},
+        ).one()
+        pids = conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+            ),
+            {"db": db},
+        ).scalars()
+        backend_cpu = 0.0
+        for pid in pids:
+            try:
+                backend_cpu += _proc_cpu(int(pid))[0]
+            except OSError:
+                continue
+    engine.dispose()
+    return {
+        "commits": float(row[0]),
+        "rows_read": float(row[1]),
+        "rows_written": float(row[2]),
+        "backend_cpu_s": backend_cpu,
+    }
 
 
 def pct(values: list[float], q: float) -> float:
@@ -129,15 +200,19 @@ def start_service(
             "CIVIL_ALLOW_PRIVATE_CALLBACKS": "1",
         }
     )
+    if args.count_statements:
+        statements = data_dir / "statements"
+        statements.mkdir()
+        env["CIVIL_BENCH_STATEMENTS_DIR"] = str(statements)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(ROOT / "bench" / "profile"), *filter(None, [env.get("PYTHONPATH")])]
+        )
     if args.database_url:
         env["CIVIL_DATABASE_URL"] = args.database_url
     if args.broker_url:
         env["CIVIL_BROKER_URL"] = args.broker_url
-    if args.model == "tiny":
-        sys.path.insert(0, str(ROOT))
-        from tests.support.tiny_detoxify import build_tiny_checkpoint
-
-        env["CIVIL_TOXICITY_MODEL"] = str(build_tiny_checkpoint(data_dir / "tiny"))
+    if args.model in PEERS:
+        env["CIVIL_TOXICITY_MODEL"] = str(peer_checkpoint(args.model, data_dir))
     elif args.model:
         env["CIVIL_TOXICITY_MODEL"] = args.model
     port = free_port()
@@ -219,7 +294,7 @@ def _post_all(
 class Sampler(threading.Thread):
     """Every half second: delivery messages in the broker, events waiting, load average."""
 
-    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], data_dir: Path, analyze_every: float = 0.0) -> None:
         super().__init__(daemon=True)
         from sqlalchemy import create_engine
 
@@ -229,14 +304,24 @@ class Sampler(threading.Thread):
         self.folder = data_dir / "broker" / "queue"
         self.stop_flag = threading.Event()
         self.samples: list[tuple[int, int]] = []
+        self.scoring: list[tuple[int, int]] = []
         self.loads: list[float] = []
+        # PostgreSQL only: re-ANALYZE this often, as autovacuum would as the tables grow.
+        self.analyze_every = analyze_every if url.startswith("postgresql") else 0.0
 
-    def queued(self) -> int:
+    def queued(self, queue: str = DELIVERY_QUEUE) -> int:
         if self.redis_url:
             import redis
 
-            return int(redis.Redis.from_url(self.redis_url).llen(DELIVERY_QUEUE))
-        return sum(1 for p in self.folder.glob(f"*.{DELIVERY_QUEUE}.msg"))
+            return int(redis.Redis.from_url(self.redis_url).llen(queue))
+        return sum(1 for p in self.folder.glob(f"*.{queue}.msg"))
+
+    def pending(self) -> int:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            q = "SELECT count(*) FROM comments WHERE status = 'pending'"
+            return int(conn.execute(text(q)).scalar() or 0)
 
     def waiting(self) -> int:
         from sqlalchemy import text
@@ -245,10 +330,25 @@ class Sampler(threading.Thread):
             q = "SELECT count(*) FROM events WHERE status IN ('pending', 'retrying')"
             return int(conn.execute(text(q)).scalar() or 0)
 
+    def analyze(self) -> None:
+        """What autovacuum's analyze would do (it is off on the development machine)."""
+        from sqlalchemy import text
+
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+
     def run(self) -> None:
+        analyzed = time.monotonic()
         while not self.stop_flag.wait(0.5):
+            if self.analyze_every and time.monotonic() - analyzed > self.analyze_every:
+                analyzed = time.monotonic()
+                try:
+                    self.analyze()
+                except Exception as exc:  # a busy database: the next round tries again
+                    print(f"analyze skipped: {exc}", file=sys.stderr)
             try:
                 self.samples.append((self.queued(), self.waiting()))
+                self.scoring.append((self.queued(SCORING_QUEUE), self.pending()))
             except Exception as exc:  # the database may be busy; a missed sample is no result
                 print(f"sample skipped: {exc}", file=sys.stderr)
                 continue
@@ -265,8 +365,27 @@ class Sampler(threading.Thread):
             "max_delivery_messages": max((q for q, _ in self.samples), default=0),
             "max_waiting_events": max((w for _, w in self.samples), default=0),
             "max_messages_per_waiting_event": round(max(ratios, default=0.0), 3),
+            "max_scoring_messages": max((q for q, _ in self.scoring), default=0),
+            "max_pending_comments": max((p for _, p in self.scoring), default=0),
+            "max_scoring_messages_beyond_pending": max((q - p for q, p in self.scoring), default=0),
             "load_average_1m_mean": round(statistics.fmean(self.loads), 2) if self.loads else None,
         }
+
+
+# Random-weight Detoxify checkpoints loaded through Detoxify's real loading path: "tiny" (the
+# tests') and "original-random" (BERT-base, the shape of Detoxify's `original`: the peer).
+PEERS = ("tiny", "original-random")
+
+
+def peer_checkpoint(model: str, data_dir: Path) -> Path:
+    sys.path.insert(0, str(ROOT))
+    from tests.support.tiny_detoxify import BERT_BASE, build_tiny_checkpoint
+
+    folder = data_dir / model
+    if (folder / "tiny.ckpt").exists():
+        return folder / "tiny.ckpt"
+    shape = BERT_BASE if model == "original-random" else None
+    return build_tiny_checkpoint(folder, shape=shape)
 
 
 def scorer_only(model: str | None, data_dir: Path, texts: list[str]) -> dict[str, Any]:
@@ -279,10 +398,8 @@ def scorer_only(model: str | None, data_dir: Path, texts: list[str]) -> dict[str
     from civil.toxicity.loader import load_scorer
 
     spec = model or "cascade"
-    if model == "tiny":
-        from tests.support.tiny_detoxify import build_tiny_checkpoint
-
-        spec = str(build_tiny_checkpoint(data_dir / "tiny"))
+    if model in PEERS:
+        spec = str(peer_checkpoint(model, data_dir))
     scorer = load_scorer(spec, Settings().resolved().model_dir)
     scorer.score_batch(texts[:32])  # warm
     started = time.perf_counter()
@@ -292,17 +409,101 @@ def scorer_only(model: str | None, data_dir: Path, texts: list[str]) -> dict[str
     return {"model": spec, "comments": len(texts), "per_s": round(len(texts) / elapsed, 1)}
 
 
+def warm(
+    ctx: Any,
+    base: str,
+    site: dict[str, str],
+    texts: list[str],
+    n: int,
+    receiver: CallbackReceiver,
+    database_url: str | None,
+) -> None:
+    """Post n comments (not measured) and wait for their callbacks; then ANALYZE PostgreSQL.
+
+    Models load lazily and a fresh PostgreSQL database has no planner statistics (with
+    autovacuum off, as on the development machine, it never gets any): without this the run
+    would measure a cold start and plans for empty tables, not the pipeline.
+    """
+    out = ctx.Queue()
+    gen = ctx.Process(target=_post_all, args=(base, site, texts, n, 0.0, "warm", out), daemon=True)
+    gen.start()
+    ids = {r["id"] for r in out.get() if r["status"] in (200, 202)}
+    gen.join()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(ids & receiver.arrived.keys()) < len(ids):
+        time.sleep(0.5)
+    if database_url and database_url.startswith("postgresql"):
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.pool import NullPool
+
+        engine = create_engine(database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+        engine.dispose()
+
+
+def statement_totals(folder: Path) -> dict[tuple[str, str], int]:
+    """SQL statements the service's processes have run so far, by (process, kind and table)."""
+    totals: dict[tuple[str, str], int] = {}
+    for path in folder.glob("*.json"):
+        data = json.loads(path.read_text())
+        role = " ".join(data["argv"][1:3]) or data["argv"][0]
+        for key, n in data["counts"].items():
+            totals[(role, key)] = totals.get((role, key), 0) + n
+    return totals
+
+
+def statement_counts(
+    before: dict[tuple[str, str], int], after: dict[tuple[str, str], int], decided: int
+) -> dict[str, Any]:
+    """Statements run during the measured part, per decided comment."""
+    by_kind: dict[str, int] = {}
+    by_process: dict[str, int] = {}
+    for (role, key), n in after.items():
+        n -= before.get((role, key), 0)
+        by_kind[key] = by_kind.get(key, 0) + n
+        if key != "COMMIT":
+            by_process[role] = by_process.get(role, 0) + n
+    ordered = sorted(by_kind.items(), key=lambda kv: -kv[1])
+    return {
+        "all": round(sum(n for k, n in by_kind.items() if k != "COMMIT") / decided, 2),
+        "by_process": {k: round(n / decided, 2) for k, n in by_process.items()},
+        "by_kind": {k: round(n / decided, 2) for k, n in ordered[:25]},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--rate", type=float, default=20.0, help="comments per second offered")
     parser.add_argument("--burst", action="store_true", help="post as fast as the client can")
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--model", default="cascade", help="CIVIL_TOXICITY_MODEL ('tiny': tests')")
+    parser.add_argument(
+        "--model",
+        default="cascade",
+        help="CIVIL_TOXICITY_MODEL; 'original-random': Detoxify original's BERT-base, random "
+        "weights (the peer); 'tiny': the tests' checkpoint",
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--broker-url")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=900, help="wait for callbacks (s)")
+    parser.add_argument(
+        "--count-statements",
+        action="store_true",
+        help="count the service's SQL statements per comment (SQLAlchemy listener, bench only)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=64, help="comments posted (and called back) before the run"
+    )
+    parser.add_argument(
+        "--analyze-every",
+        type=float,
+        default=20.0,
+        help="PostgreSQL: ANALYZE every this many seconds during the run (0: never), standing "
+        "in for autovacuum where it is off",
+    )
+    parser.add_argument("--no-scorer-alone", action="store_true", help="skip the scorer-only pass")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
 
@@ -311,17 +512,24 @@ def main() -> None:
     receiver = CallbackReceiver()
     proc, base, site, env = start_service(args, tmp, receiver.url)
     receiver.secret = site["signing_secret"]
-    sampler = Sampler(env, tmp)
+    sampler = Sampler(env, tmp, args.analyze_every)
     load_before = os.getloadavg()
     try:
         sampler.start()
         run_id = f"b{int(time.time())}"
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
+        if args.warmup:
+            warm(ctx, base, site, texts[::-1], args.warmup, receiver, args.database_url)
         rate = 0.0 if args.burst else args.rate
         gen = ctx.Process(
             target=_post_all, args=(base, site, texts, args.n, rate, run_id, out), daemon=True
         )
+        statements_before: dict[tuple[str, str], int] = {}
+        if args.count_statements:
+            time.sleep(2.5)  # every process has written its counts since the warm-up
+            statements_before = statement_totals(tmp / "statements")
+        cpu_before, pg_before = tree_cpu(proc.pid), pg_usage(args.database_url)
         t0 = time.time()
         gen.start()
         results = out.get()
@@ -329,17 +537,45 @@ def main() -> None:
         posted_s = time.time() - t0
         accepted = {r["id"]: r for r in results if r["status"] in (200, 202)}
         deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline and len(receiver.arrived) < len(accepted):
+        while time.monotonic() < deadline and len(accepted.keys() & receiver.arrived.keys()) < len(
+            accepted
+        ):
             time.sleep(0.5)
-        time.sleep(2)  # a late duplicate would show up here
+        drained_at = time.time()
+        cpu_used = tree_cpu(proc.pid) - cpu_before
+        pg_after = pg_usage(args.database_url)
+        time.sleep(2.5)  # a late duplicate would show up here (and the counts are written)
+        statements_after = statement_totals(tmp / "statements") if args.count_statements else {}
         sampler.stop_flag.set()
         sampler.join()
-        arrived = dict(receiver.arrived)
+        arrived = {k: v for k, v in receiver.arrived.items() if k in accepted}
         latencies = [arrived[i] - r["sent"] for i, r in accepted.items() if i in arrived]
         span = (max(arrived.values()) - t0) if arrived else float("nan")
         pipeline_per_s = len(latencies) / span if arrived else 0.0
         intake = [r["intake_s"] * 1000 for r in results]
-        alone = scorer_only(args.model, tmp, texts[: min(len(texts), args.n)])
+        alone = (
+            {"model": args.model, "per_s": float("nan")}
+            if args.no_scorer_alone
+            else scorer_only(args.model, tmp, texts[: min(len(texts), args.n)])
+        )
+        decided = max(len(latencies), 1)
+        cost = {
+            "service_cpu_s": round(cpu_used, 1),
+            "service_cpu_ms_per_comment": round(cpu_used * 1000 / decided, 1),
+            "wall_s_first_post_to_last_callback": round(drained_at - t0, 1),
+        }
+        if pg_before and pg_after:
+            delta = {k: pg_after[k] - pg_before[k] for k in pg_before}
+            cost.update(
+                {
+                    "postgres_backend_cpu_ms_per_comment": round(
+                        delta["backend_cpu_s"] * 1000 / decided, 1
+                    ),
+                    "postgres_commits_per_comment": round(delta["commits"] / decided, 1),
+                    "postgres_rows_read_per_comment": round(delta["rows_read"] / decided, 1),
+                    "postgres_rows_written_per_comment": round(delta["rows_written"] / decided, 1),
+                }
+            )
         report = {
             "comments": args.n,
             "mode": "burst" if args.burst else f"open loop at {args.rate:g}/s",
@@ -359,12 +595,17 @@ def main() -> None:
             "scorer_only_per_s": alone["per_s"],
             "pipeline_over_scorer": round(pipeline_per_s / alone["per_s"], 3),
             "scorer": alone["model"],
+            "cost": cost,
             "broker": sampler.report(),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "cpus": os.cpu_count(),
         }
         report["data_dir"] = str(tmp)
+        if args.count_statements:
+            report["statements_per_comment"] = statement_counts(
+                statements_before, statements_after, decided
+            )
         print(json.dumps(report, indent=2))
     finally:
         receiver.stop()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from civil import schema
 from civil.db import Database
+from civil.decided import FALLBACK_POLL_S, Waiter
 from civil.errors import NotFound
 from civil.models import Article, Author, Comment, Site, utcnow
 from civil.schema import ArticleIn, AuthorIn, CommentIn
@@ -27,6 +28,9 @@ class Submitted:
     revision: int
     status: str
     outcome: str  # created | edited | unchanged
+    # The comment's public view as this transaction left it (intake answers from it when it
+    # does not wait, without reading the row again).
+    view: dict[str, Any] | None = None
 
     @property
     def needs_scoring(self) -> bool:
@@ -66,7 +70,14 @@ def _store(session: Session, site: Site, data: CommentIn) -> Submitted:
         select(Comment).where(Comment.site_id == site.id, Comment.external_id == data.id)
     )
     if comment is not None and comment.content_hash == data.content_hash:
-        return Submitted(comment.id, data.id, comment.revision, comment.status, "unchanged")
+        return Submitted(
+            comment.id,
+            data.id,
+            comment.revision,
+            comment.status,
+            "unchanged",
+            comment_view(comment),
+        )
     article = _upsert_article(session, site.id, data.article)
     author = _upsert_author(session, site.id, data.author)
     session.flush()
@@ -89,7 +100,9 @@ def _store(session: Session, site: Site, data: CommentIn) -> Submitted:
     comment.status, comment.decision, comment.decided_at = "pending", None, None
     comment.enqueued_at, comment.score_attempts, comment.claimed_until = now, 0, None
     session.flush()
-    return Submitted(comment.id, data.id, comment.revision, "pending", outcome)
+    return Submitted(
+        comment.id, data.id, comment.revision, "pending", outcome, comment_view(comment)
+    )
 
 
 def submit_comment(db: Database, site_id: str, data: CommentIn) -> Submitted:
@@ -134,33 +147,68 @@ def find_comment(session: Session, site_id: str, external_id: str) -> Comment:
 
 
 def stranded_comments(
-    session: Session, older_than: datetime, limit: int = 500
+    session: Session, older_than: datetime, limit: int = 500, queued: int = 0
 ) -> list[tuple[int, int]]:
-    """Pending comments whose queue message may have been lost: (id, revision) pairs."""
-    rows = session.execute(
-        select(Comment.id, Comment.revision)
-        .where(
-            Comment.status == "pending",
-            Comment.enqueued_at < older_than,
-            # A comment a worker has leased is being scored right now, not stranded.
-            or_(Comment.claimed_until.is_(None), Comment.claimed_until < utcnow()),
-        )
-        .order_by(Comment.enqueued_at)
-        .limit(limit)
+    """Pending comments whose queue message is lost: (id, revision) pairs, oldest first.
+
+    A comment pending past ``older_than`` may still have its message waiting in a backlog.
+    ``queued`` is how many messages the scoring queue holds now; the queue is first in, first
+    out, so the newest ``queued`` free pending comments (by when they were queued) are taken to
+    be those messages, and only older ones are re-queued. A backlog's messages are therefore
+    never doubled by the sweeper (messages of comments another task's batch already decided
+    count too: they only make it wait until they have run). With no count (0) every comment
+    past ``older_than`` is re-queued, as after a broker outage.
+    """
+    now = utcnow()
+    free = (
+        Comment.status == "pending",
+        Comment.enqueued_at.is_not(None),
+        # A comment a worker has leased is being scored right now, not stranded.
+        or_(Comment.claimed_until.is_(None), Comment.claimed_until < now),
     )
+    stmt = select(Comment.id, Comment.revision).where(*free, Comment.enqueued_at < older_than)
+    if queued > 0:
+        # The oldest of the newest ``queued`` marks: comments from it on may still be queued.
+        frontier = session.scalar(
+            select(Comment.enqueued_at)
+            .where(*free)
+            .order_by(Comment.enqueued_at.desc())
+            .offset(queued - 1)
+            .limit(1)
+        )
+        if frontier is None:  # the queue may hold a message for every pending comment
+            return []
+        stmt = stmt.where(Comment.enqueued_at < frontier)
+    rows = session.execute(stmt.order_by(Comment.enqueued_at).limit(limit))
     return [(r.id, r.revision) for r in rows]
 
 
-def await_decision(db: Database, site_id: str, external_id: str, seconds: float) -> dict[str, Any]:
+def await_decision(
+    db: Database,
+    site_id: str,
+    external_id: str,
+    seconds: float,
+    redis_url: str | None = None,
+    comment_id: int | None = None,
+) -> dict[str, Any]:
     """The comment's public view once it is decided, or as it stands when ``seconds`` run out.
 
-    Polls the row (the worker writes the decision there): quickly at first, then every 0.2 s.
+    With Redis and the comment's row id, the worker's notification wakes the wait (see
+    ``civil.decided``) and the row is read again only then, or every ``FALLBACK_POLL_S``.
+    Otherwise the row is polled: quickly at first, then every 0.2 s.
     """
     deadline, delay = time.monotonic() + seconds, 0.02
-    while True:
-        with db.session() as session:
-            view = comment_view(find_comment(session, site_id, external_id))
-        if view["status"] != "pending" or time.monotonic() >= deadline:
-            return view
-        time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
-        delay = min(delay * 1.5, 0.2)
+    with Waiter(
+        redis_url if comment_id is not None and seconds > 0 else None, comment_id or 0
+    ) as w:
+        while True:
+            with db.session() as session:
+                view = comment_view(find_comment(session, site_id, external_id))
+            left = deadline - time.monotonic()
+            if view["status"] != "pending" or left <= 0:
+                return view
+            if w.notified:
+                w.wait(min(left, FALLBACK_POLL_S))
+            else:
+                time.sleep(min(delay, left))
+                delay = min(delay * 1.5, 0.2)

@@ -10,10 +10,12 @@ import time
 from datetime import timedelta
 
 from celery import Task
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from civil.comments import stranded_comments
 from civil.db import Database
+from civil.decided import publish_decided
 from civil.decision import pipeline
 from civil.delivery import events, sender
 from civil.logs import bind
@@ -59,6 +61,8 @@ def scorer_source() -> Scorer:
 
 
 def _enqueue_deliveries(decided: list[pipeline.Decided]) -> None:
+    # Wake `?wait=` callers first: the decisions have committed.
+    publish_decided(settings.redis_url, [item.comment_id for item in decided])
     for item in decided:
         DECISIONS.labels(item.action).inc()
         for code in item.reasons:
@@ -118,12 +122,15 @@ def deliver_event(self: Task, event_id: str) -> None:
 
 @app.task(base=CivilTask, name="civil.sweep_pending")
 def sweep_pending() -> int:
-    """Re-queue comments left pending by a lost message or a broker outage."""
+    """Re-queue comments left pending by a lost message or a broker outage (only those)."""
     older_than = utcnow() - timedelta(seconds=settings.sweep_after_seconds)
+    queued = queued_messages(SCORING)
     with db().session() as session:
-        stranded = stranded_comments(session, older_than)
-        for comment_id, _revision in stranded:
-            session.get(Comment, comment_id).enqueued_at = utcnow()  # type: ignore[union-attr]
+        stranded = stranded_comments(session, older_than, queued=queued)
+        if stranded:
+            # Marked as queued now: they rank as the newest of the queue's messages next time.
+            ids = [comment_id for comment_id, _ in stranded]
+            session.execute(update(Comment).where(Comment.id.in_(ids)).values(enqueued_at=utcnow()))
     for comment_id, revision in stranded:
         with bind(comment_id=comment_id):
             log.warning("re-queueing stranded comment")
@@ -131,15 +138,20 @@ def sweep_pending() -> int:
     return len(stranded)
 
 
-def queued_deliveries() -> int:
-    """Messages the delivery queue holds now (0 when the broker cannot say)."""
+def queued_messages(queue: str) -> int:
+    """Messages a queue holds now (0 when the broker cannot say)."""
     try:
         with app.connection_for_read() as connection:
-            declared = connection.default_channel.queue_declare(queue=DELIVERY, passive=True)
+            declared = connection.default_channel.queue_declare(queue=queue, passive=True)
             return int(declared.message_count)
     except Exception as exc:  # an empty Redis queue does not exist: passive declare refuses
-        log.debug("delivery queue length unknown: %s", exc)
+        log.debug("%s queue length unknown: %s", queue, exc)
         return 0
+
+
+def queued_deliveries() -> int:
+    """Messages the delivery queue holds now (0 when the broker cannot say)."""
+    return queued_messages(DELIVERY)
 
 
 @app.task(base=CivilTask, name="civil.dispatch_deliveries")

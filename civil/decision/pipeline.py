@@ -66,45 +66,57 @@ def claim_batch(
     Under load, one task scores a whole batch; the other comments' own queued tasks then find
     them decided and return at once. Each comment is leased so two workers don't batch it twice.
     """
-    now = utcnow()
     with db.session() as session:
-        rows = [first]
-        if size > 1:
-            rows += [
-                (r.id, r.revision)
-                for r in session.execute(
-                    select(Comment.id, Comment.revision)
-                    .where(
-                        Comment.status == "pending",
-                        Comment.id != first[0],
-                        Comment.enqueued_at <= now - timedelta(seconds=BACKLOG_AFTER_S),
-                        or_(Comment.claimed_until.is_(None), Comment.claimed_until < now),
-                    )
-                    .order_by(Comment.enqueued_at)
-                    .limit(size - 1)
-                )
-            ]
-        claimed = []
-        for comment_id, revision in rows:
-            result = session.execute(
+        return _claim(session, first, size, lease_s)
+
+
+def _claim(
+    session: Session, first: tuple[int, int], size: int, lease_s: int
+) -> list[tuple[int, int]]:
+    """Lease the queued comment and up to size-1 free backlog comments: two statements.
+
+    The queued comment is leased even under another's lease (its message came back from a
+    worker that died mid-batch); the backlog only when free. Each UPDATE is conditional on
+    the comment still being pending, so a comment decided meanwhile is left alone.
+    """
+    now = utcnow()
+    lease = {
+        "claimed_until": now + timedelta(seconds=lease_s),
+        "score_attempts": Comment.score_attempts + 1,
+    }
+    claimed = []
+    result = session.execute(
+        update(Comment)
+        .where(Comment.id == first[0], Comment.revision == first[1], Comment.status == "pending")
+        .values(**lease)
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        claimed.append(first)
+    if size > 1:
+        backlog = (
+            select(Comment.id)
+            .where(
+                Comment.status == "pending",
+                Comment.id != first[0],
+                Comment.enqueued_at <= now - timedelta(seconds=BACKLOG_AFTER_S),
+                or_(Comment.claimed_until.is_(None), Comment.claimed_until < now),
+            )
+            .order_by(Comment.enqueued_at)
+            .limit(size - 1)
+        )
+        ids = list(session.scalars(backlog))
+        if ids:
+            rows = session.execute(
                 update(Comment)
                 .where(
-                    Comment.id == comment_id,
-                    Comment.revision == revision,
+                    Comment.id.in_(ids),
                     Comment.status == "pending",
-                    or_(
-                        Comment.claimed_until.is_(None),
-                        Comment.claimed_until < now,
-                        Comment.id == first[0],
-                    ),
+                    or_(Comment.claimed_until.is_(None), Comment.claimed_until < now),
                 )
-                .values(
-                    claimed_until=now + timedelta(seconds=lease_s),
-                    score_attempts=Comment.score_attempts + 1,
-                )
+                .values(**lease)
+                .returning(Comment.id, Comment.revision)
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append((comment_id, revision))
+            claimed += sorted((r.id, r.revision) for r in rows)
     return claimed
 
 
@@ -127,17 +139,21 @@ def claim_scoring(
 ) -> Claim | None:
     """Claim a batch for the comment a task was queued for; None when that comment is gone.
 
-    A poison comment (it killed or timed out its worker max_attempts times) is decided by the
-    site's failure policy instead of being retried for ever: its batch gets a scorer that gives up.
+    One transaction: the attempts check and the leases. A poison comment (it killed or timed
+    out its worker max_attempts times) is decided by the site's failure policy instead of being
+    retried for ever: it is claimed alone, with a scorer that gives up (the backlog it would
+    have taken along waits for a healthy batch).
     """
     with db.session() as session:
         attempts = session.scalar(select(Comment.score_attempts).where(Comment.id == first[0]))
-    if attempts is None:
-        return None
-    if attempts >= max_attempts:
-        log.error("giving up scoring after %s attempts", attempts)
-        scorer_source = give_up(f"scoring failed {attempts} times")
-    return Claim(claim_batch(db, first, size, lease_s), scorer_source)
+        if attempts is None:
+            return None
+        if attempts >= max_attempts:
+            log.error("giving up scoring after %s attempts", attempts)
+            return Claim(
+                _claim(session, first, 1, lease_s), give_up(f"scoring failed {attempts} times")
+            )
+        return Claim(_claim(session, first, size, lease_s), scorer_source)
 
 
 def give_up(reason: str) -> ScorerSource:
@@ -166,8 +182,13 @@ def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
     jobs = []
     with db.session() as session:
         staged = []
+        # One read for the batch (article and author joined), not one per comment.
+        loaded = {
+            c.id: c
+            for c in session.scalars(select(Comment).where(Comment.id.in_([i for i, _ in ids])))
+        }
         for comment_id, revision in ids:
-            comment = session.get(Comment, comment_id)
+            comment = loaded.get(comment_id)
             if comment is None or comment.revision != revision or comment.status != "pending":
                 continue
             site = session.get(Site, comment.site_id)
@@ -302,48 +323,72 @@ def attach_spans(decision: Decision, scorer: Scorer | None, text: str) -> None:
 
 
 def record(db: Database, job: Job, decision: Decision) -> Decided | None:
-    """Store the decision if the comment is still this pending revision; build its events.
+    """Store one decision if the comment is still this pending revision; build its events."""
+    [outcome] = record_all(db, [(job, decision)])
+    return outcome
 
-    The conditional UPDATE is what makes a re-run (redelivered message, sweeper, batch overlap)
-    harmless: only one writer can move a revision out of pending.
+
+def record_all(db: Database, items: list[tuple[Job, Decision]]) -> list[Decided | None]:
+    """Store a batch's decisions and their events in one transaction (None: already decided).
+
+    Each comment's conditional UPDATE is what makes a re-run (redelivered message, sweeper,
+    batch overlap) harmless: only one writer can move a revision out of pending. The batch
+    commits together, so a failure leaves every comment of it pending and leased, to be
+    scored again; none is half recorded (a decision without its events).
     """
+    outcomes: list[Decided | None] = []
     with db.session() as session:
-        result = session.execute(
-            update(Comment)
-            .where(
-                Comment.id == job.comment_id,
-                Comment.revision == job.revision,
-                Comment.status == "pending",
+        won = []
+        for job, decision in items:
+            as_dict = decision.to_dict()
+            result = session.execute(
+                update(Comment)
+                .where(
+                    Comment.id == job.comment_id,
+                    Comment.revision == job.revision,
+                    Comment.status == "pending",
+                )
+                .values(
+                    status=decision.status,
+                    decision=as_dict,
+                    decided_at=decision.decided_at,
+                    claimed_until=None,
+                    reason_tags=reason_tags(as_dict),
+                )
+                .execution_options(synchronize_session=False)
             )
-            .values(
-                status=decision.status,
-                decision=decision.to_dict(),
-                decided_at=decision.decided_at,
-                claimed_until=None,
-                reason_tags=reason_tags(decision.to_dict()),
+            won.append(result.rowcount == 1)  # type: ignore[attr-defined]
+        ids = [job.comment_id for (job, _), ok in zip(items, won, strict=True) if ok]
+        # One read of every decided row (its article and author joined), not one per comment.
+        comments = {}
+        if ids:
+            fresh = select(Comment).where(Comment.id.in_(ids))
+            for comment in session.scalars(fresh.execution_options(populate_existing=True)):
+                comments[comment.id] = comment
+        for (job, decision), ok in zip(items, won, strict=True):
+            if not ok:
+                outcomes.append(None)
+                continue
+            comment = comments[job.comment_id]
+            events = build_events(session, comment)
+            if comment.do_not_store:
+                # After the events are built (they carry the decision, never the text).
+                scrub_comment(session, comment)
+            latency = None
+            if comment.enqueued_at is not None:
+                latency = (decision.decided_at - comment.received_at).total_seconds()
+            outcomes.append(
+                Decided(
+                    comment.id,
+                    comment.external_id,
+                    comment.site_id,
+                    decision.action,
+                    tuple(r.code for r in decision.reasons),
+                    tuple(e.id for e in events),
+                    latency,
+                )
             )
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        comment = session.get(Comment, job.comment_id)
-        assert comment is not None
-        session.refresh(comment)
-        events = build_events(session, comment)
-        if comment.do_not_store:
-            # After the events are built (they carry the decision, never the text).
-            scrub_comment(session, comment)
-        latency = None
-        if comment.enqueued_at is not None:
-            latency = (decision.decided_at - comment.received_at).total_seconds()
-        return Decided(
-            comment.id,
-            comment.external_id,
-            comment.site_id,
-            decision.action,
-            tuple(r.code for r in decision.reasons),
-            tuple(e.id for e in events),
-            latency,
-        )
+    return outcomes
 
 
 def score_comments(
@@ -362,7 +407,7 @@ def score_comments(
             log.warning("toxicity scoring failed: %s", exc)
             error = f"{type(exc).__name__}: {exc}"[:300]
     model = scorer.name if scorer is not None and error is None else "unavailable"
-    decided = []
+    decided: list[tuple[Job, Decision]] = []
     for index, job in enumerate(jobs):
         decision = decide(
             job.policy,
@@ -375,7 +420,5 @@ def score_comments(
             spam_explanation=job.spam_explanation,
         )
         attach_spans(decision, scorer if error is None else None, job.text)
-        outcome = record(db, job, decision)
-        if outcome is not None:
-            decided.append(outcome)
-    return decided
+        decided.append((job, decision))
+    return [outcome for outcome in record_all(db, decided) if outcome is not None]

@@ -108,9 +108,14 @@ def add(
     article_id: int | None,
     label: str | None,
     now: datetime,
+    first: bool = False,
 ) -> None:
-    """Store a fingerprint, replacing the comment's previous one of the same kind."""
-    if comment_id is not None:
+    """Store a fingerprint, replacing the comment's previous one of the same kind.
+
+    ``first``: the caller knows the comment has none yet (its first scoring of its first
+    revision), so there is nothing to replace and the two DELETEs are skipped.
+    """
+    if comment_id is not None and not first:
         remove(session, comment_id, label)
     row = SpamFingerprint(
         site_id=site_id,

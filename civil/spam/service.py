@@ -166,6 +166,8 @@ def gather_facts(
             article_id=comment.article_id,
             label=None,
             now=at,
+            # Claimed once, never edited: no earlier scoring of it can have left a fingerprint.
+            first=comment.revision == 1 and comment.score_attempts == 1,
         )
     _prune_now_and_then(session)
     return replace(

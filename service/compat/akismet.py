@@ -146,7 +146,14 @@ def comment_check() -> Response:
     INTAKE.labels(submitted.outcome).inc()
     if submitted.needs_scoring:
         enqueue_scoring(submitted.comment_id, submitted.revision)
-    view = await_decision(database(), site.site_id, data.id, settings().akismet_deadline_seconds)
+    view = await_decision(
+        database(),
+        site.site_id,
+        data.id,
+        settings().akismet_deadline_seconds,
+        redis_url=settings().redis_url,
+        comment_id=submitted.comment_id,
+    )
     if view["status"] == "pending":
         log.info("akismet deadline passed; answering from the rules", extra={"id": data.id})
         return _answer(_provisional(site, data, stored=True), "provisional", data.id)

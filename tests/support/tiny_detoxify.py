@@ -32,7 +32,20 @@ _WORDS = [
 # fmt: on
 
 
-def build_tiny_checkpoint(dirpath: Path, *, model_type: str | None = HUB_MODEL_TYPE) -> Path:
+# BERT-base's shape (Detoxify's `original` architecture): what the bench's peer runs.
+BERT_BASE = {
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "max_position_embeddings": 512,
+    "initializer_range": 0.02,
+}
+
+
+def build_tiny_checkpoint(
+    dirpath: Path, *, model_type: str | None = HUB_MODEL_TYPE, shape: dict | None = None
+) -> Path:
     """Write the tiny checkpoint and its config/tokenizer folder into ``dirpath``; return it.
 
     ``model_type`` is what the checkpoint records as its base model: a hub name, as the
@@ -48,23 +61,24 @@ def build_tiny_checkpoint(dirpath: Path, *, model_type: str | None = HUB_MODEL_T
     characters = string.ascii_lowercase + string.digits + string.punctuation
     vocab = _SPECIAL_TOKENS + _WORDS + list(characters) + [f"##{c}" for c in characters]
     (hf_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    layers = {
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "max_position_embeddings": MAX_POSITIONS,
+        # Far wider than BERT's 0.02, so that different texts get visibly different scores.
+        "initializer_range": 0.5,
+        **(shape or {}),
+    }
     tokenizer_config = {
         "tokenizer_class": "BertTokenizer",
         "do_lower_case": True,
-        "model_max_length": MAX_POSITIONS,
+        "model_max_length": layers["max_position_embeddings"],
     }
     (hf_dir / "tokenizer_config.json").write_text(json.dumps(tokenizer_config), encoding="utf-8")
 
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=MAX_POSITIONS,
-        # Far wider than BERT's 0.02, so that different texts get visibly different scores.
-        initializer_range=0.5,
-    )
+    config = BertConfig(vocab_size=len(vocab), **layers)
     config.num_labels = len(CLASSES)
     config.save_pretrained(hf_dir)
     torch.manual_seed(SEED)

@@ -75,3 +75,23 @@ def test_a_comment_that_is_gone_claims_nothing(db, site):
     assert pipeline.claim_scoring(db, gone, calm, size=10, lease_s=60, max_attempts=3) is None
     with db.session() as session:
         assert session.get(Comment, other[0]).score_attempts == 0
+
+
+def test_a_poison_comment_is_claimed_alone_and_the_backlog_waits(db, site):
+    healthy = submitted(db, site)
+    with db.session() as session:  # backlog a batch would take along
+        session.execute(
+            update(Comment)
+            .where(Comment.id == healthy[0])
+            .values(enqueued_at=utcnow() - timedelta(minutes=1))
+        )
+    poison = submitted(db, site, attempts=3)
+    got = pipeline.claim_scoring(db, poison, calm, size=10, lease_s=60, max_attempts=3)
+    assert got is not None and got.batch == [poison]
+    # A healthy comment's batch takes the backlog along, with the real scorer.
+    again = pipeline.claim_scoring(
+        db, submitted(db, site), calm, size=10, lease_s=60, max_attempts=3
+    )
+    assert again is not None and healthy in again.batch and again.scorer_source is calm
+    with db.session() as session:
+        assert session.get(Comment, healthy[0]).score_attempts == 1
