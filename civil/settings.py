@@ -127,7 +127,7 @@ class Settings:
             model_dir=Path(self.model_dir),
         )
         # An unsupported broker (Redis Cluster, a typo) fails here, at start-up, with its reason.
-        if out.broker_kind == "sentinel":
+        if out.broker_kind == "sentinel":  # broker_kind raises for an unsupported URL
             out.broker_transport_options()
         return out
 

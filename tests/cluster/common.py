@@ -125,9 +125,7 @@ class Deployment:
         with self.db.session() as session:
             comments = list(session.scalars(select(Comment).where(Comment.external_id.in_(ids))))
             events = list(
-                session.scalars(
-                    select(Event).where(Event.comment_id.in_([c.id for c in comments]))
-                )
+                session.scalars(select(Event).where(Event.comment_id.in_([c.id for c in comments])))
             )
         return comments, events
 

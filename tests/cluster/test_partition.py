@@ -45,7 +45,9 @@ def test_worker_host_cut_off_mid_task(cluster, tiny_checkpoint, tmp_path):
         assert after_cut, "no load after the cut"
 
         decided_s = civil.wait_decided(ids, timeout=RECOVERY_LIMIT_S - (time.monotonic() - cut_at))
-        delivered_s = civil.wait_delivered(ids, timeout=RECOVERY_LIMIT_S - (time.monotonic() - cut_at))
+        delivered_s = civil.wait_delivered(
+            ids, timeout=RECOVERY_LIMIT_S - (time.monotonic() - cut_at)
+        )
         recovered = time.monotonic() - cut_at
         print(f"\ncut w1: all decided {decided_s:.1f}s and delivered {delivered_s:.1f}s later; "
               f"{recovered:.1f}s after the cut")  # fmt: skip

@@ -198,9 +198,23 @@ class Cluster:
                     user="postgres")  # fmt: skip
         self.db.spawn(
             "redis",
-            ["redis-server", "--port", str(self.redis_port), "--bind", self.db.address,
-             "--save", "", "--appendonly", "no", "--dir", str(self.db.folder),
-             "--tcp-keepalive", "5", "--protected-mode", "no"],  # fmt: skip
+            [
+                "redis-server",
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                self.db.address,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.db.folder),
+                "--tcp-keepalive",
+                "5",
+                "--protected-mode",
+                "no",
+            ],  # fmt: skip
             env=dict(os.environ),
         )
         wait_until(lambda: redis.Redis.from_url(self.redis_url, socket_timeout=1).ping(), 15)
@@ -242,7 +256,9 @@ class Cluster:
         out = []
         for host in self.hosts.values():
             for path in sorted(host.folder.glob("*.log")):
-                out.append(f"--- {host.name}/{path.name}\n{path.read_text(errors='replace')[-2500:]}")
+                out.append(
+                    f"--- {host.name}/{path.name}\n{path.read_text(errors='replace')[-2500:]}"
+                )
         return "\n".join(out)
 
     def close(self) -> None:
@@ -279,5 +295,7 @@ def wait_until(check: Any, timeout: float, describe: Any = None) -> None:
             if time.monotonic() > deadline:
                 raise
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s" + (f"\n{describe()}" if describe else ""))
+            raise AssertionError(
+                f"timed out after {timeout}s" + (f"\n{describe()}" if describe else "")
+            )
         time.sleep(0.2)
