@@ -18,6 +18,7 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures used by the cl
     make_stack,
     pg_url,
     receiver,
+    redis_url,
     tiny_checkpoint,
 )
 from tests.support.netns import Cluster

@@ -82,7 +82,7 @@ class OwnPgBouncer:
                 "|",
                 "-c",
                 command,
-            ],  # fmt: skip
+            ],
             capture_output=True,
             text=True,
             timeout=10,

@@ -49,7 +49,7 @@ def test_rabbitmq_quorum_queues_survive_dropped_connections(make_stack, pg_url, 
         line.split("\t")
         for line in rabbitmqctl(
             "list_queues", "-p", vhost, "--quiet", "--no-table-headers", "name", "type"
-        ).splitlines()  # fmt: skip
+        ).splitlines()
         if "\t" in line
     )
     assert {queues.get(q) for q in ("scoring", "delivery", "maintenance")} == {"quorum"}, queues

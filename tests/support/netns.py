@@ -13,6 +13,7 @@ what a killed run left behind (the names are fixed).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -57,10 +58,8 @@ def sweep() -> None:
 def kill_namespace(name: str) -> None:
     pids = sh("ip", "netns", "pids", name, check=False).stdout.split()
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(int(pid), signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + 10
     while sh("ip", "netns", "pids", name, check=False).stdout.split():
         if time.monotonic() > deadline:
@@ -214,7 +213,7 @@ class Cluster:
                 "5",
                 "--protected-mode",
                 "no",
-            ],  # fmt: skip
+            ],
             env=dict(os.environ),
         )
         wait_until(lambda: redis.Redis.from_url(self.redis_url, socket_timeout=1).ping(), 15)
