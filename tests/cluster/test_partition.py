@@ -63,6 +63,7 @@ def test_worker_host_cut_off_mid_task(cluster, tiny_checkpoint, tmp_path):
         assert not late & decided_by(w1, "worker"), "the cut host decided comments it never saw"
 
         seen = snapshot(comments)
+        sent = {e.id: (e.status, e.delivered_at) for e in events}
         event_ids = {e.id for e in events}
         accepted = accepted_per_webhook_id(receiver, event_ids)
         assert set(accepted) == event_ids, "a callback never reached the site"
@@ -76,6 +77,9 @@ def test_worker_host_cut_off_mid_task(cluster, tiny_checkpoint, tmp_path):
         comments, events_after = civil.rows(ids)
         assert snapshot(comments) == seen, "the returning host changed a decision"
         assert {e.id for e in events_after} == event_ids, "the returning host made new events"
+        assert {e.id: (e.status, e.delivered_at) for e in events_after} == sent, (
+            "the returning host changed a delivered event"
+        )
         accepted = accepted_per_webhook_id(receiver, event_ids)
         assert set(accepted) == event_ids
         # Only a callback on the wire at the cut can be accepted twice (same webhook-id, so the
