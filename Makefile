@@ -51,7 +51,7 @@ chaos: install ## Chaos suite (tests/chaos): worker, Redis, PostgreSQL, receiver
 # Several hosts on this machine (network namespaces joined by a bridge; root), a worker host cut
 # off mid-task, Redis Sentinel and RabbitMQ quorum queues, PgBouncer in transaction mode. Needs
 # redis-server, PostgreSQL's binaries, RabbitMQ (rabbitmqctl) and pgbouncer; bounded.
-CLUSTER_TIMEOUT ?= 420
+CLUSTER_TIMEOUT ?= 600
 cluster-test: install ## Cluster suite (tests/cluster): hosts in network namespaces, broker failover, PgBouncer
 	timeout $(CLUSTER_TIMEOUT) $(BIN)/python -m pytest -q -s -m cluster tests/cluster
 

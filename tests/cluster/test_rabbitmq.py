@@ -54,7 +54,7 @@ def test_rabbitmq_quorum_queues_survive_dropped_connections(make_stack, pg_url, 
     )
     assert {queues.get(q) for q in ("scoring", "delivery", "maintenance")} == {"quorum"}, queues
 
-    for round_ in range(3):
+    for round_ in range(2):
         ids += post_all(stack, site, 5)
         time.sleep(0.2 * round_)
         rabbitmqctl("close_all_connections", "-p", vhost, "cluster test: connections dropped")

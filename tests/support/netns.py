@@ -52,6 +52,8 @@ def sweep() -> None:
     for name in listed:
         if name.startswith(f"{PREFIX}-"):
             kill_namespace(name)
+    for name in HOSTS:  # a veth outlives a namespace something still held open
+        sh("ip", "link", "del", f"{PREFIX}-{name}-h", check=False)
     sh("ip", "link", "del", BRIDGE, check=False)
 
 
@@ -267,7 +269,7 @@ class Cluster:
         # PostgreSQL and Redis die with their namespace: the cluster is thrown away.
         for host in self.hosts.values():
             kill_namespace(host.netns)
-        sh("ip", "link", "del", BRIDGE, check=False)
+        sweep()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
