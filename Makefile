@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run test test-unit test-integration chaos constraints lint bench bench-burst bench-flood bench-spam bench-models bench-queue clean
+.PHONY: help install browser run test test-unit test-integration chaos constraints lint bench bench-burst bench-flood bench-spam bench-models bench-queue cluster-test bench-cluster clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -47,6 +47,13 @@ test-integration: install browser ## Integration tests (real Redis, PostgreSQL, 
 CHAOS_TIMEOUT ?= 600
 chaos: install ## Chaos suite (tests/chaos): worker, Redis, PostgreSQL, receiver, full disk
 	timeout $(CHAOS_TIMEOUT) $(BIN)/python -m pytest -q -m chaos tests/chaos
+
+# Several hosts on this machine (network namespaces joined by a bridge; root), a worker host cut
+# off mid-task, Redis Sentinel and RabbitMQ quorum queues, PgBouncer in transaction mode. Needs
+# redis-server, PostgreSQL's binaries, RabbitMQ (rabbitmqctl) and pgbouncer; bounded.
+CLUSTER_TIMEOUT ?= 600
+cluster-test: install ## Cluster suite (tests/cluster): hosts in network namespaces, broker failover, PgBouncer
+	timeout $(CLUSTER_TIMEOUT) $(BIN)/python -m pytest -q -s -m cluster tests/cluster
 
 constraints: install ## Regenerate constraints.txt (the image's pinned versions) from .venv
 	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^civil=='; } > constraints.txt.new

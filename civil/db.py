@@ -33,7 +33,20 @@ def make_engine(settings: Settings) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # Civil keeps no session state on a connection (no SET, LISTEN, advisory locks or temp
+    # tables; waits poll rows), so a transaction-mode pooler may hand each transaction to
+    # another server connection. Prepared statements are the one thing psycopg would keep:
+    # None turns them off.
+    connect_args: dict[str, Any] = (
+        {"prepare_threshold": None} if settings.database_pgbouncer else {}
+    )
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        connect_args=connect_args,
+    )
 
 
 class Database:

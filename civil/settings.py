@@ -28,6 +28,18 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
     broker_url: str = ""
+    # The Redis Sentinel master group when the broker URL is `sentinel://…`.
+    broker_master_name: str = ""
+    # Redis for rate-limit and spam-velocity counters when the broker is not Redis (RabbitMQ);
+    # with a Redis or Sentinel broker they live there and this stays empty.
+    shared_redis_url: str = ""
+    # Connections each process keeps to the database (SQLAlchemy's pool) and may open beyond
+    # that under a burst; behind PgBouncer these are client connections, cheap to hold.
+    database_pool_size: int = 5
+    database_max_overflow: int = 10
+    # Behind PgBouncer in transaction mode: no server-side prepared statements (a statement
+    # prepared on one server connection is unknown on the next one the pooler hands out).
+    database_pgbouncer: bool = False
     toxicity_model: str = "cascade"
     # The models shipped in this repository (an installed image sets CIVIL_MODEL_DIR).
     model_dir: Path = Path(__file__).resolve().parents[1] / "models"
@@ -128,7 +140,7 @@ class Settings:
         data_dir = Path(self.data_dir).resolve()
         db = self.database_url or f"sqlite:///{data_dir / 'civil.sqlite3'}"
         broker = self.broker_url or "filesystem://localhost/"
-        return replace(
+        out = replace(
             self,
             sync_toxicity_model=self.sync_toxicity_model or self.toxicity_model,
             data_dir=data_dir,
@@ -136,6 +148,10 @@ class Settings:
             broker_url=broker,
             model_dir=Path(self.model_dir),
         )
+        # An unsupported broker (Redis Cluster, a typo) fails here, at start-up, with its reason.
+        if out.broker_kind == "sentinel":  # broker_kind raises for an unsupported URL
+            out.broker_transport_options()
+        return out
 
     @property
     def embedded_broker(self) -> bool:
@@ -146,11 +162,42 @@ class Settings:
         return self.data_dir / "broker"
 
     @property
-    def redis_url(self) -> str | None:
-        """The Redis URL when the broker is Redis (rate-limit counters live there too)."""
+    def broker_kind(self) -> str:
+        """`embedded`, `redis`, `sentinel` or `amqp` (RabbitMQ, quorum queues)."""
+        if self.embedded_broker:
+            return "embedded"
         if self.broker_url.startswith(("redis://", "rediss://")):
+            return "redis"
+        if self.broker_url.startswith("sentinel://"):
+            return "sentinel"
+        if self.broker_url.startswith(("amqp://", "amqps://", "pyamqp://")):
+            return "amqp"
+        raise ValueError(
+            "CIVIL_BROKER_URL must be redis://, rediss://, sentinel://, amqp:// or amqps:// "
+            f"(Redis Cluster cannot carry Celery's queues), not {self.broker_url.split(':')[0]}://"
+        )
+
+    @property
+    def redis_url(self) -> str | None:
+        """Where the rate-limit and velocity counters live: the Redis broker (through Sentinel
+        when the broker is), else `shared_redis_url`; None without Redis."""
+        if self.shared_redis_url:
+            return self.shared_redis_url
+        if self.broker_kind == "redis":
             return self.broker_url
+        if self.broker_kind == "sentinel":
+            from civil.redisconn import from_kombu_url
+
+            return from_kombu_url(self.broker_url, self.broker_master_name).url()
         return None
+
+    def queue_arguments(self) -> dict[str, Any]:
+        """Declaration arguments of Civil's queues (producers and workers must agree).
+
+        On RabbitMQ they are quorum queues: replicated (Raft) across the cluster's nodes, so a
+        node lost keeps every message another node holds. Redis and the folder broker take none.
+        """
+        return {"x-queue-type": "quorum"} if self.broker_kind == "amqp" else {}
 
     def broker_transport_options(self) -> dict[str, Any]:
         """Kombu transport options for the configured broker (used by producers and workers)."""
@@ -169,9 +216,19 @@ class Settings:
                 # Folder polling: 0.1 s keeps decision latency low at negligible CPU cost.
                 "polling_interval": 0.1,
             }
+        if self.broker_kind == "amqp":
+            # Publisher confirms: a publish returns once the quorum queue's majority has it.
+            return {"confirm_publish": True}
         # Redis re-delivers an unacked message after the visibility timeout; it must exceed the
         # hard time limit or a slow task would run twice while still running.
-        return {"visibility_timeout": max(self.visibility_timeout, self.task_hard_time_limit * 2)}
+        options: dict[str, Any] = {
+            "visibility_timeout": max(self.visibility_timeout, self.task_hard_time_limit * 2)
+        }
+        if self.broker_kind == "sentinel":
+            if not self.broker_master_name:
+                raise ValueError("a sentinel:// broker needs CIVIL_BROKER_MASTER_NAME")
+            options["master_name"] = self.broker_master_name
+        return options
 
     def as_env(self) -> dict[str, str]:
         """Render back to CIVIL_* variables, for child processes started by `civil run`."""

@@ -33,7 +33,9 @@ def status(beat_only: bool) -> None:
         print_json({"schedulers": schedulers})
         sys.exit(0 if schedulers else 1)
     try:
-        depths: Any = health.queue_depths(settings)
+        from service.broker import amqp_reader
+
+        depths: Any = health.queue_depths(settings, amqp_reader(settings))
     except Exception as exc:
         depths = {"error": f"broker unreachable: {type(exc).__name__}"}
     counts = health.counts(database)

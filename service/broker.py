@@ -7,12 +7,14 @@ needs Flask).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from celery import Celery
 from flask import Flask, current_app
+from kombu import Queue
 
 from civil.settings import Settings
-from civil.tasknames import DELIVER_EVENT, DELIVERY, SCORE_COMMENT, SCORING
+from civil.tasknames import DELIVER_EVENT, DELIVERY, MAINTENANCE, SCORE_COMMENT, SCORING
 
 log = logging.getLogger("civil.api")
 # Fail fast when the broker is down: the row is already committed and the sweeper re-queues it.
@@ -29,8 +31,42 @@ def make_producer(settings: Settings) -> Celery:
         task_ignore_result=True,
         broker_connection_timeout=2,
         broker_connection_max_retries=1,
+        # Declared as the workers declare them: RabbitMQ refuses a second declaration of a
+        # quorum queue with other arguments (PRECONDITION_FAILED).
+        task_queues=[
+            Queue(name, queue_arguments=settings.queue_arguments() or None)
+            for name in (SCORING, DELIVERY, MAINTENANCE)
+        ],
     )
     return producer
+
+
+def amqp_reader(settings: Settings, producer: Celery | None = None) -> Callable[[str], int] | None:
+    """What `civil.ops.health.queue_depths` needs on RabbitMQ (None on other brokers)."""
+    if settings.broker_kind != "amqp":
+        return None
+    client = producer or make_producer(settings)
+    return lambda queue: queue_depth(client, queue)
+
+
+def amqp_probe(settings: Settings, producer: Celery | None = None) -> Callable[[], None] | None:
+    if settings.broker_kind != "amqp":
+        return None
+    client = producer or make_producer(settings)
+    return lambda: broker_reachable(client)
+
+
+def queue_depth(producer: Celery, queue: str) -> int:
+    """Messages ready in a queue, asked of the broker itself (a passive declare: AMQP)."""
+    with producer.connection_for_read() as connection:
+        declared = connection.default_channel.queue_declare(queue=queue, passive=True)
+        return int(declared.message_count)
+
+
+def broker_reachable(producer: Celery) -> None:
+    """Raise unless the broker accepts a connection now."""
+    with producer.connection_for_read() as connection:
+        connection.ensure_connection(max_retries=1, timeout=2)
 
 
 def init_app(app: Flask) -> None:

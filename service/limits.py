@@ -15,6 +15,8 @@ from flask import Flask, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from civil.redisconn import SENTINEL_SCHEME, parse
+
 # Gives the counter name of the authenticated caller, or None when the request carries no
 # valid key; each limited view passes its own.
 Authenticated = Callable[[], str | None]
@@ -25,13 +27,29 @@ limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="m
 def init_app(app: Flask) -> None:
     settings = app.extensions["civil"]["settings"]
     # Without Redis the counters are per process: fine for one box, documented in the README.
-    app.config["RATELIMIT_STORAGE_URI"] = settings.redis_url or "memory://"
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri(settings.redis_url)
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = storage_options(settings.redis_url)
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     # A Redis outage must not turn intake into 500s: count in memory until Redis is back
     # (intake still stores every comment; the sweeper queues them once the broker returns).
     app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     limiter.init_app(app)
+
+
+def storage_uri(redis_url: str | None) -> str:
+    """The limiter's storage: Redis (through Sentinel when the broker is), else memory."""
+    if not redis_url:
+        return "memory://"
+    # `redis+sentinel://h:p,h:p/<master>`: the limiter takes the database as an option.
+    return redis_url.split("?", 1)[0] if redis_url.startswith(SENTINEL_SCHEME) else redis_url
+
+
+def storage_options(redis_url: str | None) -> dict[str, Any]:
+    if not redis_url or not redis_url.startswith(SENTINEL_SCHEME):
+        return {}
+    # Counters are read from the master only: a replica lags, and would under-count.
+    return {"db": parse(redis_url).db, "use_replicas": False, "socket_timeout": 1.0}
 
 
 def intake_limit() -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -13,6 +14,7 @@ from prometheus_client.registry import Collector
 
 from civil.ops import health
 from civil.schema import Alive, Error, Ready
+from service.broker import amqp_probe, amqp_reader
 from service.context import database, settings
 from service.openapi import spec
 
@@ -29,7 +31,7 @@ def healthz() -> Response:
 def readyz() -> tuple[Response, int]:
     """Database, broker, a live worker and loaded models: 200 when all hold, else 503."""
     db_state = health.check_database(database())
-    broker = health.check_broker(settings())
+    broker = health.check_broker(settings(), amqp_probe(settings(), producer()))
     workers = health.live_workers(database(), settings()) if db_state["ok"] else []
     checks = {
         "database": db_state,
@@ -53,17 +55,33 @@ def readyz() -> tuple[Response, int]:
     return jsonify(body.wire()), 503
 
 
+def producer() -> Any:
+    return current_app.extensions["civil"]["producer"]
+
+
 class DeploymentCollector(Collector):
     """Gauges read at scrape time: queue depth, comments pending, deliveries by status."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("civil_queue_depth", "Messages waiting", labels=["queue"])
         try:
-            for queue, size in health.queue_depths(settings()).items():
+            reader = amqp_reader(settings(), producer())
+            for queue, size in health.queue_depths(settings(), reader).items():
                 depth.add_metric([queue], size)
         except Exception:  # noqa: S110 - a down broker shows as missing samples
             pass
         yield depth
+        age = GaugeMetricFamily(
+            "civil_queue_oldest_age_seconds",
+            "Seconds the oldest waiting work of a queue has waited (scale workers on scoring)",
+            labels=["queue"],
+        )
+        try:
+            for queue, seconds in health.oldest_waiting(database()).items():
+                age.add_metric([queue], seconds)
+        except Exception:  # noqa: S110 - no samples: the absent() alert rule fires
+            pass
+        yield age
         counts = health.counts(database())
         comments = GaugeMetricFamily("civil_comments", "Comments by status", labels=["status"])
         for status, n in counts["comments"].items():

@@ -13,14 +13,23 @@ from civil.tasknames import DELIVERY, MAINTENANCE, SCORING
 # The embedded broker's transport (workers/brokerfs.py), by name: the API's producer names it
 # too, without importing worker code.
 EMBEDDED_TRANSPORT = "workers.brokerfs:Transport"
-# Plain redis:// only (rediss:// keeps kombu's own): see workers/brokerredis.py.
+# Plain redis:// and sentinel:// (rediss:// keeps kombu's own): see workers/brokerredis.py.
 REDIS_TRANSPORT = "workers.brokerredis:Transport"
+SENTINEL_TRANSPORT = "workers.brokerredis:SentinelTransport"
 
 
 def _transport(settings: Settings) -> str | None:
     if settings.embedded_broker:
         return EMBEDDED_TRANSPORT
-    return REDIS_TRANSPORT if settings.broker_url.startswith("redis://") else None
+    if settings.broker_url.startswith("redis://"):
+        return REDIS_TRANSPORT
+    return SENTINEL_TRANSPORT if settings.broker_kind == "sentinel" else None
+
+
+def civil_queues(settings: Settings) -> list[Queue]:
+    """Civil's three queues, declared as the broker wants them (quorum queues on RabbitMQ)."""
+    arguments = settings.queue_arguments() or None
+    return [Queue(name, queue_arguments=arguments) for name in (SCORING, DELIVERY, MAINTENANCE)]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -46,7 +55,10 @@ def make_celery(settings: Settings) -> Celery:
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_hard_time_limit,
         task_default_queue=SCORING,
-        task_queues=[Queue(SCORING), Queue(DELIVERY), Queue(MAINTENANCE)],
+        task_queues=civil_queues(settings),
+        # Quorum queues refuse a global QoS (prefetch per channel): Celery detects them and
+        # sets the prefetch per consumer instead.
+        worker_detect_quorum_queues=True,
         task_routes={
             "civil.score_comment": {"queue": SCORING},
             "civil.deliver_event": {"queue": DELIVERY},

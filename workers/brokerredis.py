@@ -18,12 +18,29 @@ from kombu.transport import redis as kombu_redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 
+def _check_released(channel: Any) -> None:
+    if channel.connection is None or channel.connection.client is None:
+        raise RedisConnectionError("channel of a released broker connection")
+
+
 class Channel(kombu_redis.Channel):
     def _connparams(self, asynchronous: bool = False) -> Any:
-        if self.connection is None or self.connection.client is None:
-            raise RedisConnectionError("channel of a released broker connection")
+        _check_released(self)
         return super()._connparams(asynchronous=asynchronous)
 
 
 class Transport(kombu_redis.Transport):
     Channel = Channel
+
+
+class SentinelChannel(kombu_redis.SentinelChannel):
+    """The same guard for `sentinel://` brokers: after a failover every consumer reconnects,
+    and a late ack on the channel it left must fail as a connection error too."""
+
+    def _connparams(self, asynchronous: bool = False) -> Any:
+        _check_released(self)
+        return super()._connparams(asynchronous=asynchronous)
+
+
+class SentinelTransport(kombu_redis.SentinelTransport):
+    Channel = SentinelChannel

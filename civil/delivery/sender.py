@@ -224,6 +224,7 @@ def _record(
         event = session.get(Event, event_id)
         if event is None:
             return SendResult(event_id, "skipped")
+        late = event.status in ("delivered", "dead")
         session.add(
             DeliveryAttempt(
                 event_id=event_id,
@@ -233,6 +234,12 @@ def _record(
                 duration_ms=int(elapsed * 1000),
             )
         )
+        if late:
+            # The outcome of a send whose claim had lapsed (a worker host back from a network
+            # partition): another worker has settled the event since. The attempt is logged; the
+            # event stays as it is, or a late failure would schedule a delivered event again.
+            log.warning("late delivery outcome for a settled event %s kept out", event_id)
+            return SendResult(event_id, "skipped")
         event.attempts += 1
         event.last_status_code, event.last_error, event.claimed_until = code, error, None
         if delivered:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from civil.db import Database
 from civil.delivery.events import event_view, list_events
 from civil.models import Comment, Site, WorkerHeartbeat, utcnow
-from civil.ops.health import queue_depths
+from civil.ops.health import QueueReader, queue_depths
 from civil.settings import Settings
 
 LATENCY_SAMPLE = 5000
@@ -85,10 +85,12 @@ def last_hour(db: Database) -> dict[str, Any]:
     }
 
 
-def overview(db: Database, settings: Settings, per_site: int = 5) -> dict[str, Any]:
+def overview(
+    db: Database, settings: Settings, per_site: int = 5, reader: QueueReader | None = None
+) -> dict[str, Any]:
     """Everything the ops page shows, in one call."""
     try:
-        depths: dict[str, Any] = dict(queue_depths(settings))
+        depths: dict[str, Any] = dict(queue_depths(settings, reader))
         broker_error = None
     except Exception as exc:  # a down broker is something to show, not a 500
         depths, broker_error = {}, type(exc).__name__

@@ -53,9 +53,10 @@ class Velocity:
 
 @lru_cache(maxsize=4)
 def _client(url: str) -> Any:
-    import redis
+    from civil.redisconn import client
 
-    return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    # Through Sentinel when the broker is: the counters follow a failover to the new master.
+    return client(url, socket_timeout=1.0, socket_connect_timeout=1.0)
 
 
 def _series(subject: Subject) -> list[tuple[str, timedelta, str]]:

@@ -32,7 +32,7 @@ from civil.moderation import actions, claims, queue, review
 from civil.moderation.accounts import Identity
 from civil.ops import throughput
 from civil.ops.series import last_hour_series
-from service.broker import send_deliveries
+from service.broker import amqp_reader, send_deliveries
 from service.context import database, settings
 from service.errors import error_response
 from service.limits import limiter
@@ -354,7 +354,8 @@ def ops() -> str:
     """Workers, queue depths, throughput and latency, dead letters, recent deliveries."""
     if not who().is_admin:
         abort(403, "The ops view is for admins.")
-    overview = throughput.overview(database(), settings())
+    producer = current_app.extensions["civil"]["producer"]
+    overview = throughput.overview(database(), settings(), reader=amqp_reader(settings(), producer))
     charts = ops_charts(last_hour_series(database()))
     return render_template("ops.html", ops=overview, charts=charts)
 

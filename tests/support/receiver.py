@@ -31,6 +31,8 @@ class Receiver:
     script: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
     server: ThreadingHTTPServer | None = None
     port: int = 0  # 0: any free port; a fixed one lets a stopped receiver come back on it
+    host: str = "127.0.0.1"  # the cluster tests listen on the hosts' bridge address
+    delay: float = 0.0  # seconds before answering: keeps deliveries in flight
 
     @property
     def url(self) -> str:
@@ -50,6 +52,8 @@ class Receiver:
                     verified = True
                 except WebhookVerificationError:
                     verified = False
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 status, extra = receiver.script.popleft() if receiver.script else (204, {})
                 receiver.received.append(
                     Received(
@@ -65,7 +69,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = ThreadingHTTPServer((self.host, self.port), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self

@@ -22,3 +22,26 @@ def test_retention_is_on_the_beat_schedule_at_the_configured_interval():
     assert entry["task"] == "civil.apply_retention"
     assert entry["schedule"].total_seconds() == 120
     assert conf.task_routes["civil.apply_retention"] == {"queue": "maintenance"}
+
+
+def test_rabbitmq_queues_are_quorum_queues_on_both_sides():
+    from service.broker import make_producer
+
+    settings = Settings.from_env({}, broker_url="amqp://guest:guest@127.0.0.1:5672/civil")
+    worker = make_celery(settings).conf
+    producer = make_producer(settings).conf
+    for conf in (worker, producer):
+        assert {q.name: q.queue_arguments for q in conf.task_queues} == {
+            name: {"x-queue-type": "quorum"} for name in ("scoring", "delivery", "maintenance")
+        }
+    assert worker.worker_detect_quorum_queues is True
+    assert worker.broker_transport_options == {"confirm_publish": True}
+
+
+def test_sentinel_brokers_get_the_guarded_sentinel_transport():
+    settings = Settings.from_env(
+        {}, broker_url="sentinel://127.0.0.1:26379/0", broker_master_name="civil"
+    )
+    conf = make_celery(settings).conf
+    assert conf.broker_transport == "workers.brokerredis:SentinelTransport"
+    assert conf.broker_transport_options["master_name"] == "civil"

@@ -267,3 +267,26 @@ def test_events_not_yet_published_do_not_make_queued_ones_look_lost(db, settings
     assert events.due_events(db, queued=len(backlog)) == []
     # Once the backlog's messages are gone (lost), all of them are re-sent.
     assert sorted(events.due_events(db, queued=0)) == sorted(backlog)
+
+
+def test_a_late_failure_from_a_lapsed_claim_leaves_a_delivered_event_alone(
+    db, settings, site, receiver
+):
+    """A worker host back from a partition reports the send it lost: the event stays delivered."""
+    [event_id] = _decided_event(db, site, receiver)
+    assert sender.deliver_event(db, settings, event_id).result == "delivered"
+    with db.session() as s:
+        before = s.get(Event, event_id)
+        delivered_at, attempts = before.delivered_at, before.attempts
+    late = sender._finish(db, settings, event_id, None, "ReadTimeout")
+    assert late.result == "skipped"
+    with db.session() as s:
+        event = s.get(Event, event_id)
+        assert (event.status, event.delivered_at, event.attempts) == (
+            "delivered",
+            delivered_at,
+            attempts,
+        )
+        assert event.next_attempt_at is None
+        # The attempt itself happened, so it is in the log.
+        assert s.query(DeliveryAttempt).filter_by(event_id=event_id).count() == 2
