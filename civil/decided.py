@@ -27,9 +27,10 @@ def channel(comment_id: int) -> str:
 
 @lru_cache(maxsize=4)
 def _client(url: str) -> Any:
-    import redis
+    from civil import redisconn
 
-    return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    # Through redisconn, so a Sentinel-managed Redis is followed across a failover.
+    return redisconn.client(url, socket_timeout=1.0, socket_connect_timeout=1.0)
 
 
 def publish_decided(redis_url: str | None, comment_ids: Iterable[int]) -> None:
