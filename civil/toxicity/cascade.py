@@ -5,10 +5,11 @@ label's band [low, high], and always when it is long enough to be windowed: then
 score it in windows and each label takes the higher of the two maxima, so an abusive sentence
 anywhere in a long comment is found by whichever member reads it better. The transformer reads
 a long comment sentence by sentence (`sentence_chunks`): a 128-token window of news with one
-insult in it scores toxicity ~0.2, the insult's sentence alone ~0.95. Bands are chosen on validation data (`tune_bands` in
-`civil/toxicity/training/tune.py`) so that the merged scores lose (almost) no ROC-AUC against
-the transformer alone while sending as few comments as possible to it. They ship as JSON beside
-the models.
+insult in it scores toxicity ~0.2, the insult's sentence alone ~0.95. Bands are chosen on
+validation data (`tune_bands` in `civil/toxicity/training/tune.py`) so that the merged scores
+lose (almost) no ROC-AUC against the transformer alone while sending as few comments as
+possible to it. They ship as JSON beside the models, with the blend weight of an escalated
+comment's two scores (`linear_weight`, chosen by `civil/toxicity/training/blend.py`).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ class CascadeScorer:
     fast: Any
     slow: Any
     bands: dict[str, Band]
+    # An escalated comment's score per label: linear_weight * linear + (1 - linear_weight) *
+    # transformer (0: the transformer's alone). The two members err differently; 0.4 was the
+    # best mean AUC on the validation six-label rows (models/README.md).
+    linear_weight: float = 0.0
 
     @property
     def name(self) -> str:
@@ -94,11 +99,15 @@ class CascadeScorer:
             i for i, (scores, windows) in enumerate(results) if windows > 1 or self.escalate(scores)
         ]
         short = [i for i in hard if results[i][1] == 1]
-        for index, detailed in zip(
+        long = [i for i in hard if results[i][1] > 1]
+        w = self.linear_weight
+        for index, (scores, windows) in zip(
             short, self.slow.score_batch_detailed([texts[i] for i in short]), strict=True
         ):
-            results[index] = detailed
-        long = [i for i in hard if results[i][1] > 1]
+            fast_scores = results[index][0]
+            if w:
+                scores = {k: w * fast_scores[k] + (1 - w) * v for k, v in scores.items()}
+            results[index] = (scores, windows)
         pieces: list[str] = []
         owners: list[int] = []
         for index in long:
@@ -132,3 +141,11 @@ class CascadeScorer:
 def load_bands(path: Path) -> dict[str, Band]:
     data = json.loads(Path(path).read_text())
     return {label: (float(low), float(high)) for label, (low, high) in data["bands"].items()}
+
+
+def load_linear_weight(path: Path) -> float:
+    """The blend weight of the linear member for escalated comments (0 when not tuned)."""
+    weight = float(json.loads(Path(path).read_text()).get("blend", {}).get("linear_weight", 0.0))
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"blend linear_weight must be within [0, 1], not {weight}")
+    return weight

@@ -21,6 +21,7 @@ import csv
 import hashlib
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -96,6 +97,65 @@ def implicit_hate_rows(root: Path) -> dict[str, tuple[Row, float]]:
     return rows
 
 
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# Threat-free sentences of toxic-spans posts added as threat negatives, per positive sentence.
+SPAN_NEGATIVES_PER_POSITIVE = 4
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence(s) of ``text`` that overlap [start, end)."""
+    parts = [m for m in _SENTENCE.finditer(text) if m.start() < end and m.end() > start]
+    if not parts:
+        return text[start:end].strip()
+    return text[parts[0].start() : parts[-1].end()].strip()
+
+
+def threat_span_rows(root: Path) -> list[Row]:
+    """Sentences of toxic-spans posts as threat examples, the threat read at sentence level.
+
+    A post's typed spans say where its threat is: the sentence holding a ``Threat`` span that
+    at least two of the post's annotators marked (overlapping) is a threat positive
+    (``threat=1, toxicity=1``), short and to the point, where the whole post mixes the threat
+    with other talk. Sentences of posts no annotator marked a threat in are threat negatives
+    (the other labels unknown), ``SPAN_NEGATIVES_PER_POSITIVE`` per positive, picked by hash.
+    """
+    folder = root / "toxic-spans"
+    with (folder / "comments.csv").open(newline="", encoding="utf-8") as handle:
+        texts = {r["comment_id"]: r["comment_text"] for r in csv.DictReader(handle)}
+    with (folder / "annotations.csv").open(newline="", encoding="utf-8") as handle:
+        owner = {r["annotation"]: r["comment_id"] for r in csv.DictReader(handle)}
+    threats: dict[str, list[tuple[int, int]]] = {}
+    typed: set[str] = set()
+    with (folder / "spans.csv").open(newline="", encoding="utf-8") as handle:
+        for r in csv.DictReader(handle):
+            cid = owner.get(r["annotation"])
+            if cid is None or cid not in texts:
+                continue
+            typed.add(cid)
+            if r["type"] == "Threat":
+                threats.setdefault(cid, []).append((int(r["start"]), int(r["end"])))
+    positives: dict[str, Row] = {}
+    for cid, spans in threats.items():
+        text = texts[cid]
+        for i, (start, end) in enumerate(spans):
+            agreed = any(s < end and e > start for j, (s, e) in enumerate(spans) if j != i)
+            sentence = _sentence_around(text, start, end)
+            if agreed and 8 <= len(sentence) <= 400:
+                row = Row(sentence, empty_labels(threat=1, toxicity=1), "toxic-spans-threat")
+                positives[dedup_key(sentence)] = row
+    negatives: dict[str, Row] = {}
+    for cid in sorted(typed - set(threats)):
+        for match in _SENTENCE.finditer(texts[cid]):
+            sentence = match.group().strip()
+            if 20 <= len(sentence) <= 400:
+                negatives[dedup_key(sentence)] = Row(
+                    sentence, empty_labels(threat=0), "toxic-spans-threat"
+                )
+    wanted = SPAN_NEGATIVES_PER_POSITIVE * len(positives)
+    picked = sorted(k for k in negatives if k not in positives)[:wanted]
+    return list(positives.values()) + [negatives[k] for k in picked]
+
+
 def _threat_rows(split: Split) -> np.ndarray:
     return np.flatnonzero(~np.isnan(split.y[:, THREAT]))
 
@@ -117,6 +177,7 @@ def main(
     implicit_weight: float = IMPLICIT_WEIGHT,
     implied_weight: float = IMPLIED_WEIGHT,
     save: bool = True,
+    span_sentences: bool = False,
 ) -> dict:
     """Refit the threat column of the model in ``model_dir``; write it back when ``save``."""
     began = time.time()
@@ -127,6 +188,13 @@ def main(
     for key, (row, weight) in implicit_hate_rows(root).items():
         if key not in seen:
             extra[_bucket(key)].append((row, weight))
+    if span_sentences:
+        for row in threat_span_rows(root):
+            key = dedup_key(row.text)
+            if key not in seen:
+                # Hash order puts a tenth in valid (for the calibration), the rest in train.
+                where = "valid" if _bucket(key) == "valid" else "train"
+                extra[where].append((row, 1.0 / max(implicit_weight, 1e-6)))
     ih = {name: split_from_rows([r for r, _ in rows]) for name, rows in extra.items()}
     test_sets = {
         "jigsaw6_test": _subset(splits["test"], splits["test"].six),

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from civil.scoring import TOXICITY_LABELS
 from civil.toxicity.cascade import CascadeScorer
@@ -52,3 +53,18 @@ def test_only_uncertain_texts_reach_the_transformer():
     assert [w for _, w in out] == [1, 2, 1]
     assert cascade.name == "cascade(linear+minilm)"
     assert cascade.explain("abc", "insult") == [(0, 3, 1.0)]
+
+
+def test_escalated_texts_blend_both_members_and_long_texts_take_the_max():
+    fast = Fixed("linear", lambda t: 0.5 if t == "unsure" else 0.1, windows=1)
+    slow = Fixed("minilm", lambda t: 0.9)
+    cascade = CascadeScorer(fast, slow, dict.fromkeys(TOXICITY_LABELS, (0.2, 0.8)), 0.4)
+    ((scores, _),) = cascade.score_batch_detailed(["unsure"])
+    assert scores["toxicity"] == pytest.approx(0.4 * 0.5 + 0.6 * 0.9)
+    long_text = ("Calm news about the weather and the buses. " * 60).strip()
+    long_fast = Fixed("linear", lambda t: 0.05, windows=7)
+    long_cascade = CascadeScorer(long_fast, slow, dict.fromkeys(TOXICITY_LABELS, (0.2, 0.8)), 0.4)
+    ((long_scores, windows),) = long_cascade.score_batch_detailed([long_text])
+    # Settled by the bands, yet escalated for its length: sentence chunks, max over members.
+    assert long_scores["toxicity"] == pytest.approx(0.9) and windows >= 7
+    assert all(len(chunk) <= 400 for chunk in slow.calls[-1]) and len(slow.calls[-1]) > 5

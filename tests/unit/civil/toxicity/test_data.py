@@ -136,3 +136,29 @@ def test_masked_rows_do_not_train_a_label():
     # Implied negatives are opt-in, only from known non-toxic rows, and down-weighted.
     assert list(index) == [0, 1, 2] and weights[1] < 1.0
     assert np.all(weights[[0, 2]] == 1.0)
+
+
+def test_official_test_rows_are_always_test_and_other_rows_keep_their_split(shared, tmp_path):
+    before = tmp_path / "before"
+    data.prepare(before, shared)
+    official = [f"wiki comment number {i}" for i in range(10)]
+    _write_csv(
+        shared / "jigsaw-6label" / data.OFFICIAL_TEST_FILE,
+        ["comment_text", "toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"],
+        [[text.lower(), 0, 0, 0, 0, 0, 0] for text in official],
+    )
+    after = tmp_path / "after"
+    summary = data.prepare(after, shared)
+    assert summary["test_official_csv_rows"] == 10
+
+    def keys(out, name):
+        lines = (out / f"{name}.jsonl").read_text().splitlines()
+        return {dedup_key(json.loads(line)["text"]) for line in lines}
+
+    wanted = {dedup_key(text) for text in official}
+    assert wanted <= keys(after, "test")
+    for name in ("train", "valid"):
+        assert not wanted & keys(after, name)
+        assert keys(after, name) == keys(before, name) - wanted
+    texts, _ = data.read_jigsaw_csv(after / "test_official.csv")
+    assert {dedup_key(t) for t in texts} == wanted
