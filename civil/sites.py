@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from civil.decision.policy import Policy
 from civil.delivery.netguard import check_callback_url
 from civil.errors import InvalidInput, NotFound, Unauthorized
-from civil.models import Site
+from civil.models import PolicyVersion, Site
 from civil.schema import PolicyIn, validation_errors
 from civil.scoring import TOXICITY_LABELS
+from civil.tuning.versions import record_version
 
 KEY_PREFIX_LEN = 12
 
@@ -57,13 +58,17 @@ def validate_policy(data: dict[str, Any] | None) -> dict[str, Any]:
         parsed = PolicyIn.model_validate(data or {})
     except ValidationError as exc:
         raise InvalidInput("invalid policy", {"errors": validation_errors(exc)}) from exc
-    for key in ("thresholds", "hold_thresholds"):
-        for label, value in (getattr(parsed, key) or {}).items():
-            if label not in TOXICITY_LABELS or not 0 <= value <= 1:
-                raise InvalidInput(
-                    f"{key} takes the six toxicity labels with values 0..1",
-                    {"field": key, "label": label},
-                )
+    overrides = [("", parsed)]
+    for kind in ("articles", "sections"):
+        overrides += [(f"{kind}.{k}.", v) for k, v in (getattr(parsed, kind) or {}).items()]
+    for prefix, part in overrides:
+        for key in ("thresholds", "hold_thresholds"):
+            for label, value in (getattr(part, key) or {}).items():
+                if label not in TOXICITY_LABELS or not 0 <= value <= 1:
+                    raise InvalidInput(
+                        f"{key} takes the six toxicity labels with values 0..1",
+                        {"field": prefix + key, "label": label},
+                    )
     return Policy.from_dict(parsed.model_dump(exclude_none=True)).to_dict()
 
 
@@ -74,6 +79,7 @@ def create_site(
     callback_url: str | None,
     policy: dict[str, Any] | None = None,
     allow_private: bool = False,
+    actor: str = "system",
 ) -> Credentials:
     """Create a site and return its credentials (the API key is shown only now)."""
     if callback_url:
@@ -86,10 +92,11 @@ def create_site(
         api_key_prefix=key[:KEY_PREFIX_LEN],
         api_key_hash=hash_key(key),
         signing_secret=new_signing_secret(),
-        policy=validate_policy(policy),
+        policy={},
     )
     session.add(site)
     session.flush()
+    record_version(session, site, validate_policy(policy), actor=actor, source="create")
     return Credentials(site.id, key, site.signing_secret)
 
 
@@ -122,6 +129,7 @@ def site_summary(site: Site) -> dict[str, Any]:
         "callback_disabled": site.callback_disabled_at is not None,
         "created_at": site.created_at.isoformat(),
         "policy": site.policy,
+        "policy_version": site.policy_version,
     }
 
 
@@ -149,8 +157,11 @@ def update_site(
     callback_url: str | None = None,
     policy: dict[str, Any] | None = None,
     allow_private: bool = False,
+    actor: str = "system",
+    source: str = "cli",
+    why: str | None = None,
 ) -> Site:
-    """Change a site's callback URL (re-enabling it) or merge policy changes."""
+    """Change a site's callback URL (re-enabling it) or merge policy changes (a new version)."""
     site = get_site(session, site_id)
     if callback_url is not None:
         check_callback_url(callback_url, allow_private=allow_private)
@@ -158,8 +169,34 @@ def update_site(
         site.callback_disabled_at = None
         site.callback_disabled_reason = None
     if policy is not None:
-        site.policy = validate_policy({**(site.policy or {}), **policy})
+        change_policy(session, site, policy, actor=actor, source=source, why=why)
     return site
+
+
+def change_policy(
+    session: Session,
+    site: Site,
+    changes: dict[str, Any],
+    *,
+    actor: str,
+    source: str,
+    why: str | None = None,
+) -> PolicyVersion | None:
+    """Merge ``changes`` over the site's policy and record the result as a new version.
+
+    Top-level keys replace; ``articles`` and ``sections`` merge per article or section, and
+    an override set to null is removed.
+    """
+    merged = dict(site.policy or {})
+    for key, value in changes.items():
+        if key in ("articles", "sections") and isinstance(value, dict):
+            overrides = {**(merged.get(key) or {}), **value}
+            merged[key] = {k: v for k, v in overrides.items() if v is not None}
+        else:
+            merged[key] = value
+    return record_version(
+        session, site, validate_policy(merged), actor=actor, source=source, why=why
+    )
 
 
 def delete_site(session: Session, site_id: str) -> None:

@@ -18,7 +18,7 @@ from civil.decision.quoting import mask_quotes
 from civil.decision.rules import RuleFacts, evaluate_rules, heuristic_spam_score, plain_text
 from civil.decision.tags import reason_tags
 from civil.delivery.events import build_events
-from civil.models import Comment, Site, utcnow
+from civil.models import Comment, ShadowDecision, Site, utcnow
 from civil.scoring import Scorer, ScorerUnavailable
 from civil.spam.service import assess
 
@@ -38,6 +38,18 @@ class Job:
     notes: list[Reason] = field(default_factory=list)
     spam_explanation: dict[str, Any] = field(default_factory=dict)
     # The model that scored this comment when a language router chose one.
+    model: str | None = None
+    policy_version: int | None = None
+    shadow: ShadowJob | None = None
+
+
+@dataclass
+class ShadowJob:
+    """The site's candidate, run beside the live policy: its own policy, rules and model."""
+
+    candidate_id: str
+    policy: Policy
+    rule_hits: list[Reason]
     model: str | None = None
 
 
@@ -160,6 +172,45 @@ def _spam(
     return [(r.probability, r.explanation()) for r in results]
 
 
+def article_policy(site_policy: dict[str, Any] | None, comment: Comment) -> Policy:
+    """The policy for this comment's article: the site's, with section and article overrides."""
+    article = comment.article
+    policy, _ = Policy.from_dict(site_policy).effective(
+        article.external_id if article else None, article.section if article else None
+    )
+    return policy
+
+
+def rule_hits(
+    session: Session, comment: Comment, policy: Policy, masked_text: str, *, store: bool = True
+) -> list[Reason]:
+    """Every rule hit for a comment under a policy (``store``: may switch on the burst guard)."""
+    facts = gather_facts(session, comment, policy.repeat_window_minutes, policy, store=store)
+    # Word lists read the masked text too: quoting the article's "massacre" on a site
+    # that bans the word is citing the news, not using the word.
+    return evaluate_rules(
+        policy,
+        content=comment.content,
+        content_type=comment.content_type,
+        honeypot=comment.honeypot,
+        facts=facts,
+        words_text=masked_text,
+    )
+
+
+def shadow_job(
+    session: Session, site: Site | None, comment: Comment, masked_text: str
+) -> ShadowJob | None:
+    """The candidate's side of a comment when the site runs one in shadow."""
+    candidate = site.candidate if site else None
+    if not candidate:
+        return None
+    policy = article_policy(candidate.get("policy") or site.policy, comment)  # type: ignore[union-attr]
+    # The candidate only looks: it never switches an article's burst guard on.
+    hits = rule_hits(session, comment, policy, masked_text, store=False)
+    return ShadowJob(candidate["id"], policy, hits, candidate.get("model"))
+
+
 def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
     """Load comments, run the rules and the spam scorer; skip any already decided."""
     jobs = []
@@ -170,30 +221,23 @@ def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
             if comment is None or comment.revision != revision or comment.status != "pending":
                 continue
             site = session.get(Site, comment.site_id)
-            policy = Policy.from_dict(site.policy if site else None)
-            staged.append(
-                (comment, policy, gather_facts(session, comment, policy.repeat_window_minutes))
-            )
+            policy = article_policy(site.policy if site else None, comment)
+            staged.append((comment, site, policy))
+        facts = [gather_facts(session, c, p.repeat_window_minutes) for c, _, p in staged]
         # One spam pass for the batch: the text model scores all comments in one call.
-        spam = _spam(db, session, [(c, f) for c, _, f in staged]) if staged else []
-        for (comment, policy, facts), (probability, explanation) in zip(staged, spam, strict=True):
+        pairs = [(c, f) for (c, _, _), f in zip(staged, facts, strict=True)]
+        spam = _spam(db, session, pairs) if pairs else []
+        for (comment, site, policy), (probability, explanation) in zip(staged, spam, strict=True):
             masked = mask_quotes(
                 plain_text(comment.content, comment.content_type),
                 inline_quote=comment.inline_quote,
                 article_text=comment.article.text if comment.article else None,
             )
-            # Word lists read the masked text too: quoting the article's "massacre" on a site
-            # that bans the word is citing the news, not using the word.
-            hits = evaluate_rules(
-                policy,
-                content=comment.content,
-                content_type=comment.content_type,
-                honeypot=comment.honeypot,
-                facts=facts,
-                words_text=masked.text,
-            )
+            hits = rule_hits(session, comment, policy, masked.text)
             job = Job(comment.id, comment.revision, masked.text, policy, hits, probability)
             job.spam_explanation = explanation
+            job.policy_version = site.policy_version if site else None
+            job.shadow = shadow_job(session, site, comment, masked.text)
             if masked.spans:
                 job.notes.append(
                     Reason(
@@ -300,7 +344,9 @@ def attach_spans(decision: Decision, scorer: Scorer | None, text: str) -> None:
             reason.extra["spans"] = [[start, end] for start, end, _ in explain(text, label)]
 
 
-def record(db: Database, job: Job, decision: Decision) -> Decided | None:
+def record(
+    db: Database, job: Job, decision: Decision, shadow: Decision | None = None
+) -> Decided | None:
     """Store the decision if the comment is still this pending revision; build its events.
 
     The conditional UPDATE is what makes a re-run (redelivered message, sweeper, batch overlap)
@@ -326,6 +372,18 @@ def record(db: Database, job: Job, decision: Decision) -> Decided | None:
             return None
         comment = session.get(Comment, job.comment_id)
         assert comment is not None
+        if shadow is not None and job.shadow is not None:
+            # Beside the live decision, in its transaction: no status, no event, no callback.
+            session.add(
+                ShadowDecision(
+                    site_id=comment.site_id,
+                    comment_id=comment.id,
+                    candidate_id=job.shadow.candidate_id,
+                    live_action=decision.action,
+                    shadow_action=shadow.action,
+                    decision=shadow.to_dict(),
+                )
+            )
         session.refresh(comment)
         events = build_events(session, comment)
         latency = None
@@ -358,6 +416,7 @@ def score_comments(
             log.warning("toxicity scoring failed: %s", exc)
             error = f"{type(exc).__name__}: {exc}"[:300]
     model = scorer.name if scorer is not None and error is None else "unavailable"
+    shadows = shadow_decisions(db, jobs, results, model, error)
     decided = []
     for index, job in enumerate(jobs):
         decision = decide(
@@ -369,9 +428,68 @@ def score_comments(
             notes=job.notes,
             scorer_error=error,
             spam_explanation=job.spam_explanation,
+            policy_version=job.policy_version,
         )
         attach_spans(decision, scorer if error is None else None, job.text)
-        outcome = record(db, job, decision)
+        outcome = record(db, job, decision, shadows.get(index))
         if outcome is not None:
             decided.append(outcome)
     return decided
+
+
+# Candidate models, loaded once per process by spec (a shadow run must not reload per batch).
+_CANDIDATE_SCORERS: dict[str, Scorer] = {}
+
+
+def candidate_scorer(db: Database, spec: str) -> Scorer:
+    """The candidate model ``spec`` names, loaded on first use in this process."""
+    if spec not in _CANDIDATE_SCORERS:
+        from civil.toxicity.loader import load_scorer
+
+        _CANDIDATE_SCORERS[spec] = load_scorer(spec, db.settings.model_dir)
+    return _CANDIDATE_SCORERS[spec]
+
+
+def _candidate_scores(
+    db: Database, jobs: list[tuple[int, Job]], spec: str
+) -> tuple[list[dict[str, float]] | None, str | None]:
+    try:
+        scorer = candidate_scorer(db, spec)
+        return scorer.score_batch([job.text for _, job in jobs]), None
+    except Exception as exc:  # a failing candidate is reported in its decisions, never live
+        log.warning("candidate model %s unavailable: %s", spec, exc)
+        return None, f"{type(exc).__name__}: {exc}"[:300]
+
+
+def shadow_decisions(
+    db: Database,
+    jobs: list[Job],
+    live: list[dict[str, float]] | None,
+    live_model: str,
+    live_error: str | None,
+) -> dict[int, Decision]:
+    """What each job's shadow candidate decides, by job index (live scores unless its own model)."""
+    out: dict[int, Decision] = {}
+    by_model: dict[str | None, list[tuple[int, Job]]] = {}
+    for index, job in enumerate(jobs):
+        if job.shadow is not None:
+            by_model.setdefault(job.shadow.model, []).append((index, job))
+    for spec, group in by_model.items():
+        if spec is None:
+            scores = [live[i] for i, _ in group] if live is not None else None
+            error, model = live_error, live_model
+        else:
+            scores, error = _candidate_scores(db, group, spec)
+            model = spec if error is None else "unavailable"
+        for position, (index, job) in enumerate(group):
+            assert job.shadow is not None
+            out[index] = decide(
+                job.shadow.policy,
+                toxicity=scores[position] if scores is not None else None,
+                spam=job.spam,
+                rule_hits=job.shadow.rule_hits,
+                model=job.model if spec is None and job.model and error is None else model,
+                scorer_error=error,
+                spam_explanation=job.spam_explanation,
+            )
+    return out

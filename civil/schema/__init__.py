@@ -5,7 +5,14 @@ through them, so a field is named, typed and documented in one place.
 """
 
 from civil.schema.decision import Decision, Reason, Scores, Signal
-from civil.schema.intake import ArticleIn, AuthorIn, CommentIn, FeedbackIn, PolicyIn
+from civil.schema.intake import (
+    ArticleIn,
+    AuthorIn,
+    CommentIn,
+    FeedbackIn,
+    PolicyIn,
+    PolicyOverrideIn,
+)
 from civil.schema.moderation import (
     ActionOutcome,
     AuditEntry,
@@ -55,6 +62,7 @@ __all__ = [
     "ModeratorAction",
     "Out",
     "PolicyIn",
+    "PolicyOverrideIn",
     "QueueFilter",
     "QueueItem",
     "QueuePage",

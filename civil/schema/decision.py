@@ -59,3 +59,6 @@ class Decision(Out):
     decided_at: Rfc3339
     moderator: str | None = Field(default=None, description="the moderator who decided")
     auto: Decision | None = Field(default=None, description="the automatic decision overruled")
+    policy_version: int | None = Field(
+        default=None, description="the version of the site's policy that made this decision"
+    )
