@@ -452,13 +452,13 @@ def candidate_scorer(db: Database, spec: str) -> Scorer:
 
 def _candidate_scores(
     db: Database, jobs: list[tuple[int, Job]], spec: str
-) -> tuple[list[dict[str, float]] | None, str | None]:
+) -> tuple[list[dict[str, float]] | None, str | None, str]:
     try:
         scorer = candidate_scorer(db, spec)
-        return scorer.score_batch([job.text for _, job in jobs]), None
+        return scorer.score_batch([job.text for _, job in jobs]), None, scorer.name
     except Exception as exc:  # a failing candidate is reported in its decisions, never live
         log.warning("candidate model %s unavailable: %s", spec, exc)
-        return None, f"{type(exc).__name__}: {exc}"[:300]
+        return None, f"{type(exc).__name__}: {exc}"[:300], "unavailable"
 
 
 def shadow_decisions(
@@ -479,8 +479,7 @@ def shadow_decisions(
             scores = [live[i] for i, _ in group] if live is not None else None
             error, model = live_error, live_model
         else:
-            scores, error = _candidate_scores(db, group, spec)
-            model = spec if error is None else "unavailable"
+            scores, error, model = _candidate_scores(db, group, spec)
         for position, (index, job) in enumerate(group):
             assert job.shadow is not None
             out[index] = decide(
