@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         limits,
         moderate,
         ops,
+        policy,
         review_queue,
     )
 
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     connection.init_app(app)
     queue.init_app(app)
     limits.init_app(app)
-    for module in (intake, comments, feedback, deliveries, ops, review_queue):
+    for module in (intake, comments, feedback, deliveries, ops, review_queue, policy):
         app.register_blueprint(module.bp)
     compat.init_app(app)
     moderate.init_app(app)

@@ -37,6 +37,14 @@ from civil.schema.responses import (
     Ready,
     ReplayedDelivery,
 )
+from civil.schema.tuning import (
+    Calibration,
+    PolicyChangeIn,
+    PolicyHistory,
+    PolicyState,
+    Promoted,
+    ShadowReport,
+)
 from civil.schema.wire import Error, Out, Rfc3339, rfc3339, validation_errors
 
 __all__ = [
@@ -48,6 +56,7 @@ __all__ = [
     "BulkAction",
     "BulkResult",
     "BulkSkip",
+    "Calibration",
     "Claimed",
     "CommentIn",
     "CommentState",
@@ -61,8 +70,12 @@ __all__ = [
     "Links",
     "ModeratorAction",
     "Out",
+    "PolicyChangeIn",
+    "PolicyHistory",
     "PolicyIn",
     "PolicyOverrideIn",
+    "PolicyState",
+    "Promoted",
     "QueueFilter",
     "QueueItem",
     "QueuePage",
@@ -72,6 +85,7 @@ __all__ = [
     "ReplayedDelivery",
     "Rfc3339",
     "Scores",
+    "ShadowReport",
     "Signal",
     "rfc3339",
     "validation_errors",

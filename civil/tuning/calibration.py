@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civil.decision.policy import Policy
+from civil.errors import InvalidInput
 from civil.models import Comment, Site
 from civil.tuning.labels import CALIBRATED, site_labels
 
@@ -89,6 +90,9 @@ def calibrate(
     """Per label: the curve, today's thresholds, and proposals for the target precisions."""
     policy = Policy.from_dict(site.policy)
     target = target if target is not None else policy.target_precision
+    for name, value in (("target", target), ("reject_target", reject_target)):
+        if not 0 < value <= 1:
+            raise InvalidInput(f"{name} is a precision: above 0, at most 1", {name: value})
     labels: dict[str, Any] = {}
     for label, pairs in labelled_scores(session, site.id).items():
         positives = sum(1 for _, positive in pairs if positive)

@@ -16,6 +16,7 @@ REQUESTS: dict[str, type[BaseModel]] = {
     "QueueFilter": schema.QueueFilter,
     "ModeratorAction": schema.ModeratorAction,
     "BulkAction": schema.BulkAction,
+    "PolicyChangeIn": schema.PolicyChangeIn,
 }
 RESPONSES: dict[str, type[BaseModel]] = {
     "CommentState": schema.CommentState,
@@ -34,6 +35,11 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "Claimed": schema.Claimed,
     "Released": schema.Released,
     "BulkResult": schema.BulkResult,
+    "PolicyState": schema.PolicyState,
+    "PolicyHistory": schema.PolicyHistory,
+    "ShadowReport": schema.ShadowReport,
+    "Promoted": schema.Promoted,
+    "Calibration": schema.Calibration,
 }
 
 
