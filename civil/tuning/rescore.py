@@ -199,10 +199,13 @@ def rescore(
     the position is saved to ``state_file``, so running the same job again resumes there.
     """
     state = load_state(state_file)
-    tally = Tally()
     event_ids: list[str] = []
+    tally: Tally | None = None
     for ids in batches(db, job, state["last_id"]):
         with db.session() as session:
+            # One tally across batches; each batch reads verdicts through its own session.
+            tally = tally or Tally(session)
+            tally.session = session
             comments = [c for c in (session.get(Comment, i) for i in ids) if c is not None]
             spared = set() if job.include_moderated else moderated_ids(session, comments)
             todo = [c for c in comments if c.id not in spared]
@@ -230,6 +233,8 @@ def rescore(
         "processed": state["done"],
         "skipped_moderated": state["skipped_moderated"],
         "changed": state["changed"],
-        "report": tally.summary(),
+        "report": tally.summary()
+        if tally
+        else {"decisions": 0, "changed": 0, "unchanged": {}, "changes": []},
         "event_ids": event_ids,
     }

@@ -109,12 +109,36 @@ def _driving(decision: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in decision.get("reasons") or [] if r.get("action") == action]
 
 
-def _verdict(comment: Comment) -> str | None:
-    """What a moderator made of the comment: approve | reject, or None if none reviewed it."""
+VERDICT_OF = {
+    "approve": "approve",
+    "not_spam": "approve",
+    "trust": "approve",
+    "reject": "reject",
+    "spam": "reject",
+    "ban": "reject",
+}
+
+
+def moderator_verdict(session: Session, comment: Comment) -> str | None:
+    """What a moderator made of the comment: approve | reject, or None if none reviewed it.
+
+    The audit log counts as well as the decision: approving an approved comment changes no
+    decision, yet it is a moderator agreeing with it.
+    """
     decision = comment.decision or {}
-    if decision.get("decided_by") != "moderator":
-        return None
-    return str(decision.get("action"))
+    if decision.get("decided_by") == "moderator":
+        return str(decision.get("action"))
+    action = session.scalar(
+        select(AuditEntry.action)
+        .where(
+            AuditEntry.comment_id == comment.id,
+            AuditEntry.site_id == comment.site_id,
+            AuditEntry.action.in_(tuple(VERDICT_OF)),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    return VERDICT_OF.get(action) if action else None
 
 
 def shadow_report(
@@ -146,7 +170,7 @@ def shadow_report(
         )
         .order_by(ShadowDecision.id)
     ).all()
-    tally = Tally()
+    tally = Tally(session)
     for shadow, comment in rows:
         tally.add(comment, shadow.live_action, shadow.shadow_action, shadow.decision)
     return {
@@ -162,7 +186,8 @@ def shadow_report(
 class Tally:
     """Decisions compared cell by cell (live -> other), as the shadow and re-score reports show."""
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
+        self.session = session
         self.cells: dict[tuple[str, str], dict[str, Any]] = {}
         self.unchanged: Counter[str] = Counter()
         self.decisions = 0
@@ -192,7 +217,8 @@ class Tally:
             cell["by_reason"][reason.get("code")] += 1
             if reason.get("label"):
                 cell["by_label"][reason["label"]] += 1
-        cell["moderators"][_agreement(_verdict(comment), live, other)] += 1
+        verdict = moderator_verdict(self.session, comment)
+        cell["moderators"][_agreement(verdict, live, other)] += 1
         if len(cell["samples"]) < SAMPLES_PER_CELL:
             cell["samples"].append(
                 {
