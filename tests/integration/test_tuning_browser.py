@@ -40,7 +40,9 @@ def served(make_stack: Any, pg_url: str, redis_url: str) -> Any:
 
 
 def test_calibration_and_shadow_pages_in_chromium(
-    served: tuple[Stack, Server], browser: Any, shots: Path
+    served: tuple[Stack, Server],
+    browser: Any,  # noqa: F811 - the fixture imported above
+    shots: Path,  # noqa: F811
 ) -> None:
     stack, server = served
     creds = stack.site(**POLICY)
