@@ -9,17 +9,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civil.decision.policy import Policy
 from civil.delivery.netguard import check_callback_url
-from civil.errors import InvalidInput, NotFound, Unauthorized
-from civil.models import PolicyVersion, Site
-from civil.schema import PolicyIn, validation_errors
-from civil.scoring import TOXICITY_LABELS
-from civil.tuning.versions import record_version
+from civil.errors import NotFound, Unauthorized
+from civil.models import Site
+from civil.tuning.versions import change_policy, record_version, validate_policy
 
 KEY_PREFIX_LEN = 12
 
@@ -50,26 +46,6 @@ class Credentials:
             "api_key": self.api_key,
             "signing_secret": self.signing_secret,
         }
-
-
-def validate_policy(data: dict[str, Any] | None) -> dict[str, Any]:
-    """Check a policy document and return it with defaults filled."""
-    try:
-        parsed = PolicyIn.model_validate(data or {})
-    except ValidationError as exc:
-        raise InvalidInput("invalid policy", {"errors": validation_errors(exc)}) from exc
-    overrides = [("", parsed)]
-    for kind in ("articles", "sections"):
-        overrides += [(f"{kind}.{k}.", v) for k, v in (getattr(parsed, kind) or {}).items()]
-    for prefix, part in overrides:
-        for key in ("thresholds", "hold_thresholds"):
-            for label, value in (getattr(part, key) or {}).items():
-                if label not in TOXICITY_LABELS or not 0 <= value <= 1:
-                    raise InvalidInput(
-                        f"{key} takes the six toxicity labels with values 0..1",
-                        {"field": prefix + key, "label": label},
-                    )
-    return Policy.from_dict(parsed.model_dump(exclude_none=True)).to_dict()
 
 
 def create_site(
@@ -173,31 +149,8 @@ def update_site(
     return site
 
 
-def change_policy(
-    session: Session,
-    site: Site,
-    changes: dict[str, Any],
-    *,
-    actor: str,
-    source: str,
-    why: str | None = None,
-) -> PolicyVersion | None:
-    """Merge ``changes`` over the site's policy and record the result as a new version.
-
-    Top-level keys replace; ``articles`` and ``sections`` merge per article or section, and
-    an override set to null is removed.
-    """
-    merged = dict(site.policy or {})
-    for key, value in changes.items():
-        if key in ("articles", "sections") and isinstance(value, dict):
-            overrides = {**(merged.get(key) or {}), **value}
-            merged[key] = {k: v for k, v in overrides.items() if v is not None}
-        else:
-            merged[key] = value
-    return record_version(
-        session, site, validate_policy(merged), actor=actor, source=source, why=why
-    )
-
-
 def delete_site(session: Session, site_id: str) -> None:
     session.delete(get_site(session, site_id))
+
+
+__all__ = ["change_policy", "validate_policy"]

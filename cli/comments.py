@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from cli.common import fail, load_settings, open_database, print_json
@@ -62,8 +64,8 @@ def rescore(
             )
             total = count_selected(session, job, load_state(path)["last_id"])
         scorer = _scorer(spec, settings)
-        stderr = click.get_text_stream("stderr")
-        with click.progressbar(length=total, label="re-scoring", file=stderr) as bar:
+        # The bar goes to stderr: stdout carries only the JSON result.
+        with click.progressbar(length=total, label="re-scoring", file=sys.stderr) as bar:
             result = rescore(db, job, scorer, state_file=path, progress=bar.update)
     except Exception as exc:
         fail(exc)

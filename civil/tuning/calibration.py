@@ -178,7 +178,7 @@ def apply_proposal(
     session: Session, site: Site, report: dict[str, Any], *, actor: str, why: str | None = None
 ) -> Any:
     """Apply a report's proposal as one new policy version (audited); None if nothing changes."""
-    from civil.sites import change_policy
+    from civil.tuning.versions import change_policy
 
     changes = proposal_changes(report)
     if not changes:

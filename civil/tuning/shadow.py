@@ -15,7 +15,7 @@ from civil.errors import InvalidInput, NotFound
 from civil.models import AuditEntry, Comment, ShadowDecision, Site, utcnow
 from civil.moderation.queue import auto_part
 from civil.schema import rfc3339
-from civil.sites import change_policy, validate_policy
+from civil.tuning.versions import change_policy, validate_policy
 
 SAMPLES_PER_CELL = 3
 
