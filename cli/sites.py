@@ -44,6 +44,7 @@ def sites_create(name: str, callback_url: str | None, policy: str | None) -> Non
                 callback_url=callback_url_option(callback_url),
                 policy=json.loads(policy) if policy else None,
                 allow_private=settings.allow_private_callbacks,
+                actor=default_actor(),
             )
     except Exception as exc:
         fail(exc)

@@ -89,6 +89,13 @@ def promote_candidate(
     }
 
 
+def _summary(candidate: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The candidate as reports show it: what it changes, not the whole policy it makes."""
+    if not candidate:
+        return None
+    return {k: v for k, v in candidate.items() if k != "policy"}
+
+
 def _candidate(site: Site) -> dict[str, Any]:
     if not site.candidate:
         raise NotFound("this site runs no shadow candidate", {"site_id": site.id})
@@ -176,7 +183,9 @@ def shadow_report(
     return {
         "site_id": site.id,
         "candidate_id": candidate_id,
-        "candidate": site.candidate if (site.candidate or {}).get("id") == candidate_id else None,
+        "candidate": _summary(site.candidate)
+        if (site.candidate or {}).get("id") == candidate_id
+        else None,
         "since": rfc3339(since),
         "until": rfc3339(until),
         **tally.summary(),

@@ -51,7 +51,8 @@ def record_version(
     The version row, the site's pointer to it and an audit entry go into the caller's
     transaction together: a change is either all of these or none.
     """
-    previous = dict(site.policy or {}) if site.policy_version else {}
+    # A site's first version is diffed against the defaults: it shows what the site chose.
+    previous = dict(site.policy or {}) if site.policy_version else Policy().to_dict()
     diff = policy_diff(previous, policy)
     if site.policy_version and not diff:
         return None
