@@ -436,6 +436,34 @@ def policy(site_id: str) -> str:
         )
 
 
+@bp.post("/sites/<site_id>/policy")
+def policy_change(site_id: str) -> Response:
+    """Merge a JSON change over the site's policy from the workspace: a new, audited version."""
+    import json
+
+    from civil.errors import InvalidInput
+    from civil.tuning.versions import change_policy
+
+    try:
+        changes = json.loads(request.form.get("changes") or "")
+    except ValueError as exc:
+        raise InvalidInput("the change is not JSON", {"field": "changes"}) from exc
+    if not isinstance(changes, dict):
+        raise InvalidInput("the change is a JSON object of settings", {"field": "changes"})
+    with database().session() as db_session:
+        site = _visible_site(db_session, site_id)
+        version = change_policy(
+            db_session,
+            site,
+            changes,
+            actor=who().email,
+            source="workspace",
+            why=request.form.get("why") or None,
+        )
+    flash(f"Policy version {version.version} is live" if version else "Nothing changed")
+    return redirect(url_for(".policy", site_id=site_id), 303)
+
+
 @bp.get("/sites/<site_id>/calibration")
 def calibration(site_id: str) -> str:
     """Precision and volume against threshold per label, today's thresholds, proposals."""
