@@ -95,8 +95,9 @@ def author_record(session: Session, comment: Comment, policy: Policy) -> dict[st
     out: dict[str, Any] = {}
     if comment.author_id is None:
         return out
+    # Earlier comments only: a backlog decided out of order must not count later ones.
     earlier = select(Comment.id).where(
-        Comment.author_id == comment.author_id, Comment.id != comment.id
+        Comment.author_id == comment.author_id, Comment.id < comment.id
     )
     if policy.trust_after_approved:
         out["author_approved"] = _capped_count(
@@ -112,7 +113,7 @@ def author_record(session: Session, comment: Comment, policy: Policy) -> dict[st
             select(Comment.status)
             .where(
                 Comment.author_id == comment.author_id,
-                Comment.id != comment.id,
+                Comment.id < comment.id,
                 Comment.status.in_(("approved", "rejected")),
             )
             .order_by(Comment.decided_at.desc(), Comment.id.desc())

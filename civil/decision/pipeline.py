@@ -182,10 +182,17 @@ def article_policy(site_policy: dict[str, Any] | None, comment: Comment) -> Poli
 
 
 def rule_hits(
-    session: Session, comment: Comment, policy: Policy, masked_text: str, *, store: bool = True
+    session: Session,
+    comment: Comment,
+    policy: Policy,
+    masked_text: str,
+    *,
+    store: bool = True,
+    facts: RuleFacts | None = None,
 ) -> list[Reason]:
     """Every rule hit for a comment under a policy (``store``: may switch on the burst guard)."""
-    facts = gather_facts(session, comment, policy.repeat_window_minutes, policy, store=store)
+    if facts is None:
+        facts = gather_facts(session, comment, policy.repeat_window_minutes, policy, store=store)
     # Word lists read the masked text too: quoting the article's "massacre" on a site
     # that bans the word is citing the news, not using the word.
     return evaluate_rules(
@@ -223,17 +230,19 @@ def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
             site = session.get(Site, comment.site_id)
             policy = article_policy(site.policy if site else None, comment)
             staged.append((comment, site, policy))
-        facts = [gather_facts(session, c, p.repeat_window_minutes) for c, _, p in staged]
+        facts = [gather_facts(session, c, p.repeat_window_minutes, p) for c, _, p in staged]
         # One spam pass for the batch: the text model scores all comments in one call.
         pairs = [(c, f) for (c, _, _), f in zip(staged, facts, strict=True)]
         spam = _spam(db, session, pairs) if pairs else []
-        for (comment, site, policy), (probability, explanation) in zip(staged, spam, strict=True):
+        for (comment, site, policy), found, (probability, explanation) in zip(
+            staged, facts, spam, strict=True
+        ):
             masked = mask_quotes(
                 plain_text(comment.content, comment.content_type),
                 inline_quote=comment.inline_quote,
                 article_text=comment.article.text if comment.article else None,
             )
-            hits = rule_hits(session, comment, policy, masked.text)
+            hits = rule_hits(session, comment, policy, masked.text, facts=found)
             job = Job(comment.id, comment.revision, masked.text, policy, hits, probability)
             job.spam_explanation = explanation
             job.policy_version = site.policy_version if site else None
