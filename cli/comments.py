@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from civil.scoring import Scorer
+from civil.settings import Settings
 from cli.common import fail, load_settings, open_database, print_json
 
 
@@ -74,7 +76,7 @@ def rescore(
     print_json({**result, "events": events})
 
 
-def _scorer(spec: str, settings):  # type: ignore[no-untyped-def]
+def _scorer(spec: str, settings: Settings) -> Scorer:
     from civil.toxicity.loader import load_scorer
 
     return load_scorer(spec, settings.model_dir, batch_size=settings.score_batch_size)

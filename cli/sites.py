@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -135,7 +136,7 @@ def default_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def _site(session, site_id):  # type: ignore[no-untyped-def]
+def _site(session: Any, site_id: str) -> Any:
     from civil.sites import get_site
 
     return get_site(session, site_id)

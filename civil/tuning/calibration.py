@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from civil.decision.policy import Policy
 from civil.errors import InvalidInput
-from civil.models import Comment, Site
+from civil.models import Comment, PolicyVersion, Site
 from civil.tuning.labels import CALIBRATED, site_labels
+from civil.tuning.versions import change_policy
 
 # Below these a curve is noise: calibration says so instead of proposing anything.
 MIN_LABELS = 30
@@ -176,10 +177,8 @@ def proposal_changes(report: dict[str, Any]) -> dict[str, Any]:
 
 def apply_proposal(
     session: Session, site: Site, report: dict[str, Any], *, actor: str, why: str | None = None
-) -> Any:
+) -> PolicyVersion | None:
     """Apply a report's proposal as one new policy version (audited); None if nothing changes."""
-    from civil.tuning.versions import change_policy
-
     changes = proposal_changes(report)
     if not changes:
         return None
