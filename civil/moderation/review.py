@@ -151,7 +151,11 @@ def audit_of(session: Session, comment: Comment) -> list[AuditEntry]:
 def item_view(session: Session, comment: Comment, full: bool = True) -> dict[str, Any]:
     """Everything the workspace shows for one comment."""
     site = session.get(Site, comment.site_id)
-    policy = Policy.from_dict(site.policy if site else None)
+    article = comment.article
+    # The thresholds shown are the ones that applied: the article's and section's overrides.
+    policy, _ = Policy.from_dict(site.policy if site else None).effective(
+        article.external_id if article else None, article.section if article else None
+    )
     auto = auto_part(comment.decision)
     reasons = [r for r in auto.get("reasons") or [] if r.get("code") != "clean"]
     parent = parent_of(session, comment)
