@@ -82,11 +82,21 @@ def update_site(
     policy: dict[str, Any] | None = None,
     notify: dict[str, Any] | None = None,
     allow_private: bool = False,
+    source: str = "api",
+    why: str | None = None,
 ) -> Any:
     site = sites.get_site(session, site_id)
     before = _site_state(site)
+    # A policy change is also a new policy version (who, when, why, the diff).
     site = sites.update_site(
-        session, site_id, callback_url=callback_url, policy=policy, allow_private=allow_private
+        session,
+        site_id,
+        callback_url=callback_url,
+        policy=policy,
+        allow_private=allow_private,
+        actor=actor,
+        source=source,
+        why=why,
     )
     if notify is not None:
         site.notify = validate_notify(

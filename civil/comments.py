@@ -48,6 +48,7 @@ def _upsert_article(session: Session, site_id: str, data: ArticleIn) -> Article:
     article.url = str(data.url) if data.url else article.url
     article.title = data.title or article.title
     article.text = data.text or article.text
+    article.section = data.section or article.section
     return article
 
 

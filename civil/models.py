@@ -74,6 +74,10 @@ class Site(Base):
     # Who is told when the held queue grows or callbacks die (civil/notify.py); None: the
     # deployment's defaults.
     notify: Mapped[dict[str, Any] | None]
+    # The number of the live policy version (a row of policy_versions).
+    policy_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A candidate policy (and model) running in shadow: {id, policy, model, actor, why, at}.
+    candidate: Mapped[dict[str, Any] | None]
 
 
 class Article(Base):
@@ -86,6 +90,10 @@ class Article(Base):
     url: Mapped[str | None] = mapped_column(String(2000))
     title: Mapped[str | None] = mapped_column(String(1000))
     text: Mapped[str | None] = mapped_column(Text)
+    # The section the site files the article under (per-section policy overrides).
+    section: Mapped[str | None] = mapped_column(String(200))
+    # While in the future, a burst of comments has switched the article to pre-moderation.
+    surge_until: Mapped[datetime | None]
 
 
 class Author(Base):
@@ -115,6 +123,8 @@ class Comment(Base):
         Index("ix_comments_site_decided", "site_id", "status", "decided_at", "id"),
         Index("ix_comments_decided", "status", "decided_at", "id"),
         Index("ix_comments_author_queue", "author_id", "status", "received_at", "id"),
+        # The burst guard counts an article's recent comments.
+        Index("ix_comments_article_received", "article_id", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
@@ -468,3 +478,39 @@ class Notification(Base):
     # Channel -> "sent" or the error ("webhook", "email").
     channels: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PolicyVersion(Base):
+    """One version of a site's policy: the whole document, the diff from the one before, who/why."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("site_id", "version"),)
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    policy: Mapped[dict[str, Any]]
+    diff: Mapped[dict[str, Any]]
+    actor: Mapped[str] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(String(20))  # cli | api | workspace | calibration ...
+    why: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ShadowDecision(Base):
+    """What a site's candidate policy/model would have decided, beside the live decision."""
+
+    __tablename__ = "shadow_decisions"
+    __table_args__ = (
+        UniqueConstraint("candidate_id", "comment_id"),
+        Index("ix_shadow_site_candidate_created", "site_id", "candidate_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    candidate_id: Mapped[str] = mapped_column(String(40))
+    live_action: Mapped[str] = mapped_column(String(16))
+    shadow_action: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

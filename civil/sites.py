@@ -9,16 +9,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civil.decision.policy import Policy
 from civil.delivery.netguard import check_callback_url
-from civil.errors import InvalidInput, NotFound, Unauthorized
+from civil.errors import NotFound, Unauthorized
 from civil.models import Site
-from civil.schema import PolicyIn, validation_errors
-from civil.scoring import TOXICITY_LABELS
+from civil.tuning.versions import change_policy, record_version, validate_policy
 
 KEY_PREFIX_LEN = 12
 
@@ -51,22 +48,6 @@ class Credentials:
         }
 
 
-def validate_policy(data: dict[str, Any] | None) -> dict[str, Any]:
-    """Check a policy document and return it with defaults filled."""
-    try:
-        parsed = PolicyIn.model_validate(data or {})
-    except ValidationError as exc:
-        raise InvalidInput("invalid policy", {"errors": validation_errors(exc)}) from exc
-    for key in ("thresholds", "hold_thresholds"):
-        for label, value in (getattr(parsed, key) or {}).items():
-            if label not in TOXICITY_LABELS or not 0 <= value <= 1:
-                raise InvalidInput(
-                    f"{key} takes the six toxicity labels with values 0..1",
-                    {"field": key, "label": label},
-                )
-    return Policy.from_dict(parsed.model_dump(exclude_none=True)).to_dict()
-
-
 def create_site(
     session: Session,
     *,
@@ -74,6 +55,7 @@ def create_site(
     callback_url: str | None,
     policy: dict[str, Any] | None = None,
     allow_private: bool = False,
+    actor: str = "system",
 ) -> Credentials:
     """Create a site and return its credentials (the API key is shown only now)."""
     if callback_url:
@@ -86,10 +68,11 @@ def create_site(
         api_key_prefix=key[:KEY_PREFIX_LEN],
         api_key_hash=hash_key(key),
         signing_secret=new_signing_secret(),
-        policy=validate_policy(policy),
+        policy={},
     )
     session.add(site)
     session.flush()
+    record_version(session, site, validate_policy(policy), actor=actor, source="create")
     return Credentials(site.id, key, site.signing_secret)
 
 
@@ -124,6 +107,7 @@ def site_summary(site: Site) -> dict[str, Any]:
         "policy": site.policy,
         "notify": site.notify,
         "coral": bool((site.coral or {}).get("secrets")),
+        "policy_version": site.policy_version,
     }
 
 
@@ -151,8 +135,11 @@ def update_site(
     callback_url: str | None = None,
     policy: dict[str, Any] | None = None,
     allow_private: bool = False,
+    actor: str = "system",
+    source: str = "cli",
+    why: str | None = None,
 ) -> Site:
-    """Change a site's callback URL (re-enabling it) or merge policy changes."""
+    """Change a site's callback URL (re-enabling it) or merge policy changes (a new version)."""
     site = get_site(session, site_id)
     if callback_url is not None:
         check_callback_url(callback_url, allow_private=allow_private)
@@ -160,9 +147,12 @@ def update_site(
         site.callback_disabled_at = None
         site.callback_disabled_reason = None
     if policy is not None:
-        site.policy = validate_policy({**(site.policy or {}), **policy})
+        change_policy(session, site, policy, actor=actor, source=source, why=why)
     return site
 
 
 def delete_site(session: Session, site_id: str) -> None:
     session.delete(get_site(session, site_id))
+
+
+__all__ = ["change_policy", "validate_policy"]

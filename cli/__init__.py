@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli import db, deliveries, demo, listen, models, moderators, serve, sites, status
+from cli import comments, db, deliveries, demo, listen, models, moderators, serve, sites, status
 
 
 @click.group()
@@ -19,6 +19,7 @@ civil.add_command(serve.beat)
 civil.add_command(serve.flower)
 civil.add_command(db.group)
 civil.add_command(sites.group)
+civil.add_command(comments.group)
 civil.add_command(deliveries.group)
 civil.add_command(moderators.group)
 civil.add_command(models.group)

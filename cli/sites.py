@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -52,6 +53,7 @@ def sites_create(
                 policy=json.loads(policy) if policy else None,
                 notify=json.loads(notify) if notify else None,
                 allow_private=settings.allow_private_callbacks,
+                actor=default_actor(),
             )
     except Exception as exc:
         fail(exc)
@@ -72,8 +74,13 @@ def sites_list() -> None:
 @click.option("--callback-url", default=None, help=CALLBACK_HELP)
 @click.option("--policy", default=None, help="Policy JSON merged over the current one.")
 @click.option("--notify", default=None, help=NOTIFY_HELP + " Merged over the current one.")
+@click.option("--why", default=None, help="Why the policy changes (kept in its history).")
 def sites_update(
-    site_id: str, callback_url: str | None, policy: str | None, notify: str | None
+    site_id: str,
+    callback_url: str | None,
+    policy: str | None,
+    notify: str | None,
+    why: str | None,
 ) -> None:
     """Change a site's callback URL (re-enables a disabled endpoint), policy or notifications."""
     from civil.admin import update_site
@@ -89,6 +96,8 @@ def sites_update(
                 policy=json.loads(policy) if policy else None,
                 notify=json.loads(notify) if notify else None,
                 allow_private=load_settings().allow_private_callbacks,
+                source="cli",
+                why=why,
             )
             print_json(site_summary(site))
     except Exception as exc:
@@ -191,3 +200,157 @@ def sites_coral_secret(
     except Exception as exc:
         fail(exc)
     print_json(view)
+
+
+def default_actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def _site(session: Any, site_id: str) -> Any:
+    from civil.sites import get_site
+
+    return get_site(session, site_id)
+
+
+@group.command("policy-history")
+@click.argument("site_id")
+@click.option("--limit", default=20, show_default=True)
+def sites_policy_history(site_id: str, limit: int) -> None:
+    """Every version of the site's policy, newest first: who, when, why, the diff."""
+    from civil.tuning.versions import policy_history, version_view
+
+    try:
+        with open_database().session() as session:
+            site = _site(session, site_id)
+            rows = policy_history(session, site.id, limit)
+            print_json(
+                {
+                    "site_id": site.id,
+                    "live_version": site.policy_version,
+                    "versions": [version_view(r) for r in rows],
+                }
+            )
+    except Exception as exc:
+        fail(exc)
+
+
+@group.command("calibrate")
+@click.argument("site_id")
+@click.option("--target", type=float, default=None, help="Precision for hold thresholds.")
+@click.option("--reject-target", type=float, default=0.97, show_default=True)
+@click.option("--apply", "apply_", is_flag=True, help="Apply the proposal (a new version).")
+@click.option("--why", default=None, help="Why, for the policy history.")
+@click.option("--curve/--no-curve", default=False, help="Include each label's full curve.")
+def sites_calibrate(
+    site_id: str,
+    target: float | None,
+    reject_target: float,
+    apply_: bool,
+    why: str | None,
+    curve: bool,
+) -> None:
+    """Precision and volume against threshold from the site's moderators; propose thresholds."""
+    from civil.tuning.calibration import apply_proposal, calibrate, proposal_changes
+
+    try:
+        with open_database().session() as session:
+            site = _site(session, site_id)
+            report = calibrate(session, site, target, reject_target)
+            report["proposal"] = proposal_changes(report)
+            if apply_:
+                version = apply_proposal(session, site, report, actor=default_actor(), why=why)
+                report["applied_version"] = version.version if version else None
+            if not curve:
+                for entry in report["labels"].values():
+                    entry.pop("curve", None)
+            print_json(report)
+    except Exception as exc:
+        fail(exc)
+
+
+@group.group("shadow")
+def shadow() -> None:
+    """Try a candidate policy or model beside the live one, report, promote."""
+
+
+@shadow.command("attach")
+@click.argument("site_id")
+@click.option("--policy", default=None, help="Policy JSON merged over the live one.")
+@click.option("--model", default=None, help="Another toxicity model (a CIVIL_TOXICITY_MODEL spec).")
+@click.option("--why", default=None)
+def shadow_attach(site_id: str, policy: str | None, model: str | None, why: str | None) -> None:
+    """Run a candidate beside the live policy on live traffic (nothing it decides takes effect)."""
+    from civil.tuning.shadow import attach_candidate
+
+    try:
+        with open_database().session() as session:
+            site = _site(session, site_id)
+            candidate = attach_candidate(
+                session,
+                site,
+                policy_changes=json.loads(policy) if policy else None,
+                model=model,
+                actor=default_actor(),
+                why=why,
+            )
+            print_json({k: candidate[k] for k in ("id", "changes", "model", "base_version")})
+    except Exception as exc:
+        fail(exc)
+
+
+@shadow.command("report")
+@click.argument("site_id")
+@click.option("--since", default="24h", show_default=True, help="A time or a span: 90m, 24h, 7d.")
+@click.option("--until", default=None)
+@click.option("--candidate", "candidate_id", default=None, help="An earlier candidate's id.")
+def shadow_report_cmd(
+    site_id: str, since: str, until: str | None, candidate_id: str | None
+) -> None:
+    """How many decisions the candidate would change, and how, over a window."""
+    from civil.tuning.shadow import shadow_report
+    from civil.tuning.window import parse_moment
+
+    try:
+        with open_database().session() as session:
+            report = shadow_report(
+                session,
+                _site(session, site_id),
+                since=parse_moment(since),
+                until=parse_moment(until) if until else None,
+                candidate_id=candidate_id,
+            )
+            print_json(report)
+    except Exception as exc:
+        fail(exc)
+
+
+@shadow.command("promote")
+@click.argument("site_id")
+@click.option("--why", default=None)
+def shadow_promote(site_id: str, why: str | None) -> None:
+    """Make the candidate's policy live (one new, audited policy version)."""
+    from civil.tuning.shadow import promote_candidate
+
+    try:
+        with open_database().session() as session:
+            print_json(
+                promote_candidate(session, _site(session, site_id), actor=default_actor(), why=why)
+            )
+    except Exception as exc:
+        fail(exc)
+
+
+@shadow.command("detach")
+@click.argument("site_id")
+def shadow_detach(site_id: str) -> None:
+    """Stop running the candidate (its shadow decisions stay for reports)."""
+    from civil.tuning.shadow import detach_candidate
+
+    try:
+        with open_database().session() as session:
+            detach_candidate(session, _site(session, site_id), actor=default_actor())
+            print_json({"site_id": site_id, "candidate": None})
+    except Exception as exc:
+        fail(exc)

@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         limits,
         moderate,
         ops,
+        policy,
         readers,
         review_queue,
     )
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         review_queue,
         coral,
         admin,
+        policy,
     ):
         app.register_blueprint(module.bp)
     compat.init_app(app)

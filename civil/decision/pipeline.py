@@ -18,7 +18,7 @@ from civil.decision.quoting import mask_quotes
 from civil.decision.rules import RuleFacts, evaluate_rules, heuristic_spam_score, plain_text
 from civil.decision.tags import reason_tags
 from civil.delivery.events import build_events
-from civil.models import Comment, Site, utcnow
+from civil.models import Comment, ShadowDecision, Site, utcnow
 from civil.privacy.scrub import scrub_comment
 from civil.scoring import Scorer, ScorerUnavailable
 from civil.spam.service import assess
@@ -39,6 +39,18 @@ class Job:
     notes: list[Reason] = field(default_factory=list)
     spam_explanation: dict[str, Any] = field(default_factory=dict)
     # The model that scored this comment when a language router chose one.
+    model: str | None = None
+    policy_version: int | None = None
+    shadow: ShadowJob | None = None
+
+
+@dataclass
+class ShadowJob:
+    """The site's candidate, run beside the live policy: its own policy, rules and model."""
+
+    candidate_id: str
+    policy: Policy
+    rule_hits: list[Reason]
     model: str | None = None
 
 
@@ -177,6 +189,52 @@ def _spam(
     return [(r.probability, r.explanation()) for r in results]
 
 
+def article_policy(site_policy: dict[str, Any] | None, comment: Comment) -> Policy:
+    """The policy for this comment's article: the site's, with section and article overrides."""
+    article = comment.article
+    policy, _ = Policy.from_dict(site_policy).effective(
+        article.external_id if article else None, article.section if article else None
+    )
+    return policy
+
+
+def rule_hits(
+    session: Session,
+    comment: Comment,
+    policy: Policy,
+    masked_text: str,
+    *,
+    store: bool = True,
+    facts: RuleFacts | None = None,
+) -> list[Reason]:
+    """Every rule hit for a comment under a policy (``store``: may switch on the burst guard)."""
+    if facts is None:
+        facts = gather_facts(session, comment, policy.repeat_window_minutes, policy, store=store)
+    # Word lists read the masked text too: quoting the article's "massacre" on a site
+    # that bans the word is citing the news, not using the word.
+    return evaluate_rules(
+        policy,
+        content=comment.content,
+        content_type=comment.content_type,
+        honeypot=comment.honeypot,
+        facts=facts,
+        words_text=masked_text,
+    )
+
+
+def shadow_job(
+    session: Session, site: Site | None, comment: Comment, masked_text: str
+) -> ShadowJob | None:
+    """The candidate's side of a comment when the site runs one in shadow."""
+    candidate = site.candidate if site else None
+    if not candidate:
+        return None
+    policy = article_policy(candidate.get("policy") or site.policy, comment)  # type: ignore[union-attr]
+    # The candidate only looks: it never switches an article's burst guard on.
+    hits = rule_hits(session, comment, policy, masked_text, store=False)
+    return ShadowJob(candidate["id"], policy, hits, candidate.get("model"))
+
+
 def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
     """Load comments, run the rules and the spam scorer; skip any already decided."""
     jobs = []
@@ -192,30 +250,25 @@ def prepare(db: Database, ids: list[tuple[int, int]]) -> list[Job]:
             if comment is None or comment.revision != revision or comment.status != "pending":
                 continue
             site = session.get(Site, comment.site_id)
-            policy = Policy.from_dict(site.policy if site else None)
-            staged.append(
-                (comment, policy, gather_facts(session, comment, policy.repeat_window_minutes))
-            )
+            policy = article_policy(site.policy if site else None, comment)
+            staged.append((comment, site, policy))
+        facts = [gather_facts(session, c, p.repeat_window_minutes, p) for c, _, p in staged]
         # One spam pass for the batch: the text model scores all comments in one call.
-        spam = _spam(db, session, [(c, f) for c, _, f in staged]) if staged else []
-        for (comment, policy, facts), (probability, explanation) in zip(staged, spam, strict=True):
+        pairs = [(c, f) for (c, _, _), f in zip(staged, facts, strict=True)]
+        spam = _spam(db, session, pairs) if pairs else []
+        for (comment, site, policy), found, (probability, explanation) in zip(
+            staged, facts, spam, strict=True
+        ):
             masked = mask_quotes(
                 plain_text(comment.content, comment.content_type),
                 inline_quote=comment.inline_quote,
                 article_text=comment.article.text if comment.article else None,
             )
-            # Word lists read the masked text too: quoting the article's "massacre" on a site
-            # that bans the word is citing the news, not using the word.
-            hits = evaluate_rules(
-                policy,
-                content=comment.content,
-                content_type=comment.content_type,
-                honeypot=comment.honeypot,
-                facts=facts,
-                words_text=masked.text,
-            )
+            hits = rule_hits(session, comment, policy, masked.text, facts=found)
             job = Job(comment.id, comment.revision, masked.text, policy, hits, probability)
             job.spam_explanation = explanation
+            job.policy_version = site.policy_version if site else None
+            job.shadow = shadow_job(session, site, comment, masked.text)
             if masked.spans:
                 job.notes.append(
                     Reason(
@@ -322,13 +375,17 @@ def attach_spans(decision: Decision, scorer: Scorer | None, text: str) -> None:
             reason.extra["spans"] = [[start, end] for start, end, _ in explain(text, label)]
 
 
-def record(db: Database, job: Job, decision: Decision) -> Decided | None:
+def record(
+    db: Database, job: Job, decision: Decision, shadow: Decision | None = None
+) -> Decided | None:
     """Store one decision if the comment is still this pending revision; build its events."""
-    [outcome] = record_all(db, [(job, decision)])
+    [outcome] = record_all(db, [(job, decision, shadow)])
     return outcome
 
 
-def record_all(db: Database, items: list[tuple[Job, Decision]]) -> list[Decided | None]:
+def record_all(
+    db: Database, items: list[tuple[Job, Decision, Decision | None]]
+) -> list[Decided | None]:
     """Store a batch's decisions and their events in one transaction (None: already decided).
 
     Each comment's conditional UPDATE is what makes a re-run (redelivered message, sweeper,
@@ -339,7 +396,7 @@ def record_all(db: Database, items: list[tuple[Job, Decision]]) -> list[Decided 
     outcomes: list[Decided | None] = []
     with db.session() as session:
         won = []
-        for job, decision in items:
+        for job, decision, _ in items:
             as_dict = decision.to_dict()
             result = session.execute(
                 update(Comment)
@@ -358,18 +415,30 @@ def record_all(db: Database, items: list[tuple[Job, Decision]]) -> list[Decided 
                 .execution_options(synchronize_session=False)
             )
             won.append(result.rowcount == 1)  # type: ignore[attr-defined]
-        ids = [job.comment_id for (job, _), ok in zip(items, won, strict=True) if ok]
+        ids = [job.comment_id for (job, _, _), ok in zip(items, won, strict=True) if ok]
         # One read of every decided row (its article and author joined), not one per comment.
         comments = {}
         if ids:
             fresh = select(Comment).where(Comment.id.in_(ids))
             for comment in session.scalars(fresh.execution_options(populate_existing=True)):
                 comments[comment.id] = comment
-        for (job, decision), ok in zip(items, won, strict=True):
+        for (job, decision, shadow), ok in zip(items, won, strict=True):
             if not ok:
                 outcomes.append(None)
                 continue
             comment = comments[job.comment_id]
+            if shadow is not None and job.shadow is not None:
+                # Beside the live decision, in its transaction: no status, no event, no callback.
+                session.add(
+                    ShadowDecision(
+                        site_id=comment.site_id,
+                        comment_id=comment.id,
+                        candidate_id=job.shadow.candidate_id,
+                        live_action=decision.action,
+                        shadow_action=shadow.action,
+                        decision=shadow.to_dict(),
+                    )
+                )
             events = build_events(session, comment)
             if comment.do_not_store:
                 # After the events are built (they carry the decision, never the text).
@@ -407,7 +476,8 @@ def score_comments(
             log.warning("toxicity scoring failed: %s", exc)
             error = f"{type(exc).__name__}: {exc}"[:300]
     model = scorer.name if scorer is not None and error is None else "unavailable"
-    decided: list[tuple[Job, Decision]] = []
+    shadows = shadow_decisions(db, jobs, results, model, error)
+    decided: list[tuple[Job, Decision, Decision | None]] = []
     for index, job in enumerate(jobs):
         decision = decide(
             job.policy,
@@ -418,7 +488,65 @@ def score_comments(
             notes=job.notes,
             scorer_error=error,
             spam_explanation=job.spam_explanation,
+            policy_version=job.policy_version,
         )
         attach_spans(decision, scorer if error is None else None, job.text)
-        decided.append((job, decision))
+        decided.append((job, decision, shadows.get(index)))
     return [outcome for outcome in record_all(db, decided) if outcome is not None]
+
+
+# Candidate models, loaded once per process by spec (a shadow run must not reload per batch).
+_CANDIDATE_SCORERS: dict[str, Scorer] = {}
+
+
+def candidate_scorer(db: Database, spec: str) -> Scorer:
+    """The candidate model ``spec`` names, loaded on first use in this process."""
+    if spec not in _CANDIDATE_SCORERS:
+        from civil.toxicity.loader import load_scorer
+
+        _CANDIDATE_SCORERS[spec] = load_scorer(spec, db.settings.model_dir)
+    return _CANDIDATE_SCORERS[spec]
+
+
+def _candidate_scores(
+    db: Database, jobs: list[tuple[int, Job]], spec: str
+) -> tuple[list[dict[str, float]] | None, str | None, str]:
+    try:
+        scorer = candidate_scorer(db, spec)
+        return scorer.score_batch([job.text for _, job in jobs]), None, scorer.name
+    except Exception as exc:  # a failing candidate is reported in its decisions, never live
+        log.warning("candidate model %s unavailable: %s", spec, exc)
+        return None, f"{type(exc).__name__}: {exc}"[:300], "unavailable"
+
+
+def shadow_decisions(
+    db: Database,
+    jobs: list[Job],
+    live: list[dict[str, float]] | None,
+    live_model: str,
+    live_error: str | None,
+) -> dict[int, Decision]:
+    """What each job's shadow candidate decides, by job index (live scores unless its own model)."""
+    out: dict[int, Decision] = {}
+    by_model: dict[str | None, list[tuple[int, Job]]] = {}
+    for index, job in enumerate(jobs):
+        if job.shadow is not None:
+            by_model.setdefault(job.shadow.model, []).append((index, job))
+    for spec, group in by_model.items():
+        if spec is None:
+            scores = [live[i] for i, _ in group] if live is not None else None
+            error, model = live_error, live_model
+        else:
+            scores, error, model = _candidate_scores(db, group, spec)
+        for position, (index, job) in enumerate(group):
+            assert job.shadow is not None
+            out[index] = decide(
+                job.shadow.policy,
+                toxicity=scores[position] if scores is not None else None,
+                spam=job.spam,
+                rule_hits=job.shadow.rule_hits,
+                model=job.model if spec is None and job.model and error is None else model,
+                scorer_error=error,
+                spam_explanation=job.spam_explanation,
+            )
+    return out

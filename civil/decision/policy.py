@@ -11,6 +11,7 @@ from civil.decision.statement import statement_for
 from civil.schema.decision import Action, DecidedBy
 from civil.scoring import TOXICITY_LABELS
 
+TRUSTED_CODES = frozenset({"author_trusted", "author_earned_trust"})
 SEVERITY: dict[str, int] = {"approve": 0, "hold": 1, "reject": 2}
 STATUS_OF: dict[str, str] = {"approve": "approved", "hold": "held", "reject": "rejected"}
 
@@ -58,6 +59,32 @@ class Policy:
     report_hold_threshold: float = 3.0
     # Days decided comments and callbacks are kept; None keeps them (civil.privacy.retention).
     retention_days: int | None = None
+    # Closed to comments: every comment is rejected with `article_closed` (meant for an
+    # article or section override; site-wide it closes the whole site).
+    closed: bool = False
+    # Automatic standing (Coral's approvedCommentsThreshold and rejection-rate rules): an
+    # author with this many approved comments and no rejection is trusted (None: off); an
+    # author's first `premoderate_first` comments are held; an author whose last
+    # `rejection_rate_window` decided comments were rejected at `rejection_rate_limit` or more
+    # is held (None: off).
+    trust_after_approved: int | None = None
+    premoderate_first: int = 0
+    rejection_rate_limit: float | None = None
+    rejection_rate_window: int = 10
+    # Burst guard (off by default): an article receiving `surge_factor` times its usual rate
+    # (and at least `surge_min_comments` in `surge_window_minutes`) is pre-moderated for
+    # `surge_cooldown_minutes`, then switches back by itself.
+    surge_guard: bool = False
+    surge_window_minutes: int = 10
+    surge_factor: float = 5.0
+    surge_min_comments: int = 20
+    surge_baseline_hours: int = 24
+    surge_cooldown_minutes: int = 60
+    # The precision calibration aims for when it proposes thresholds (civil.tuning).
+    target_precision: float = 0.9
+    # Overrides by article external id and by section: partial policies over this one.
+    articles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Policy:
@@ -72,6 +99,32 @@ class Policy:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def effective(
+        self, article_id: str | None, section: str | None
+    ) -> tuple[Policy, dict[str, str]]:
+        """The policy for one article: the section's override, then the article's, over this.
+
+        The second value says where each overridden setting comes from (``section:politics``,
+        ``article:a-17``); a setting absent from it is inherited from the site.
+        """
+        layers = [
+            (f"section:{section}", self.sections.get(section or "")),
+            (f"article:{article_id}", self.articles.get(article_id or "")),
+        ]
+        merged = self.to_dict()
+        origin: dict[str, str] = {}
+        for name, override in layers:
+            for key, value in (override or {}).items():
+                if key in ("articles", "sections") or key not in merged or value is None:
+                    continue
+                if key in ("thresholds", "hold_thresholds"):
+                    merged[key] = {**merged[key], **value}
+                    origin.update({f"{key}.{label}": name for label in value})
+                else:
+                    merged[key] = value
+                    origin[key] = name
+        return Policy(**merged), origin
 
 
 @dataclass(frozen=True)
@@ -95,6 +148,7 @@ class Decision:
     model: str
     decided_at: datetime
     decided_by: DecidedBy = "auto"
+    policy_version: int | None = None
 
     @property
     def status(self) -> str:
@@ -107,6 +161,9 @@ class Decision:
         statement = statement_for(self.action, self.decided_by, reasons)
         if statement is not None:
             fields["statement"] = schema.Statement.model_validate(statement)
+        if self.policy_version:
+            # Only when known, so decisions made without a site stay as they were.
+            fields["policy_version"] = self.policy_version
         return schema.Decision(
             action=self.action,
             decided_by=self.decided_by,
@@ -178,6 +235,7 @@ def decide(
     scorer_error: str | None = None,
     now: datetime | None = None,
     spam_explanation: dict[str, Any] | None = None,
+    policy_version: int | None = None,
 ) -> Decision:
     """Turn scores and rule hits into approve / hold / reject with every reason that counted."""
     reasons = list(rule_hits)
@@ -194,8 +252,9 @@ def decide(
         reasons += toxicity_reasons(policy, toxicity or {})
     reasons += spam_reasons(policy, spam, spam_explanation)
     action: Action = max((r.action for r in reasons), key=SEVERITY.__getitem__, default="approve")
-    # A moderator-trusted author skips holds (and pre-moderation); a reject still rejects.
-    trusted = any(r.code == "author_trusted" for r in reasons)
+    # A trusted author (by a moderator, or by standing earned) skips holds and
+    # pre-moderation; a reject still rejects.
+    trusted = any(r.code in TRUSTED_CODES for r in reasons)
     if action == "hold" and trusted:
         action = "approve"
     if action == "approve" and policy.mode == "pre" and not trusted:
@@ -210,4 +269,5 @@ def decide(
         scores=scores,
         model=model,
         decided_at=now or datetime.now(UTC),
+        policy_version=policy_version,
     )

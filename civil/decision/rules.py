@@ -7,6 +7,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 
 from civil.decision.policy import Action, Policy, Reason
 from civil.textnorm import normalize_text
@@ -72,6 +73,14 @@ class RuleFacts:
     ip_last_minute: int = 0
     # A moderator's verdict on the author: trusted | premoderated | banned | None.
     author_standing: str | None = None
+    # The author's record (counted only when a standing rule is on; capped at its limit).
+    author_approved: int = 0
+    author_rejected: int = 0
+    author_earlier: int = 0
+    author_recent_decided: int = 0
+    author_recent_rejected: int = 0
+    # While set, the burst guard pre-moderates the article until then.
+    article_surge_until: datetime | None = None
 
 
 # trusted: hold becomes approve (policy.decide); premoderated: always hold; banned: reject.
@@ -98,8 +107,24 @@ def evaluate_rules(
     article's own word is not rejected for it. Without it the whole plain text is read.
     """
     hits: list[Reason] = []
+    if policy.closed:
+        hits.append(Reason("article_closed", "comments are closed on this article", "reject"))
     if facts.author_standing in STANDING_HITS:
         hits.append(Reason(*STANDING_HITS[facts.author_standing]))
+    else:
+        # A moderator's verdict always wins over standing earned automatically.
+        hits += standing_hits(policy, facts)
+    if facts.article_surge_until is not None:
+        until = facts.article_surge_until.isoformat().replace("+00:00", "Z")
+        hits.append(
+            Reason(
+                "article_surge",
+                f"the article's comment rate jumped far above its usual; pre-moderated until "
+                f"{until}",
+                "hold",
+                {"until": until},
+            )
+        )
     if words_text is None:
         words_text = plain_text(content, content_type)
     text = normalize(words_text)
@@ -155,6 +180,47 @@ def evaluate_rules(
                     {"count": count, "limit": limit},
                 )
             )
+    return hits
+
+
+def standing_hits(policy: Policy, facts: RuleFacts) -> list[Reason]:
+    """Automatic standing: earned trust, new authors' first comments, a high rejection rate."""
+    hits: list[Reason] = []
+    earned = policy.trust_after_approved
+    if earned and facts.author_approved >= earned and not facts.author_rejected:
+        hits.append(
+            Reason(
+                "author_earned_trust",
+                f"{facts.author_approved} approved comments and no rejection: trusted",
+                "approve",
+                {"approved": facts.author_approved, "threshold": earned},
+            )
+        )
+        return hits
+    if policy.premoderate_first and facts.author_earlier < policy.premoderate_first:
+        hits.append(
+            Reason(
+                "author_new",
+                f"comment {facts.author_earlier + 1} of a new author's first "
+                f"{policy.premoderate_first}: pre-moderated",
+                "hold",
+                {"earlier": facts.author_earlier, "limit": policy.premoderate_first},
+            )
+        )
+    limit = policy.rejection_rate_limit
+    decided = facts.author_recent_decided
+    # Three decided comments at least: one rejection in one comment says little.
+    if limit is not None and decided >= 3 and facts.author_recent_rejected / decided >= limit:
+        rate = facts.author_recent_rejected / decided
+        hits.append(
+            Reason(
+                "author_rejection_rate",
+                f"{facts.author_recent_rejected} of the author's last {decided} comments were "
+                f"rejected ({rate:.0%} >= {limit:.0%})",
+                "hold",
+                {"rate": round(rate, 4), "limit": limit, "decided": decided},
+            )
+        )
     return hits
 
 

@@ -21,7 +21,21 @@ from civil.scoring import TOXICITY_LABELS
 RECENT_DAYS = 30
 
 
-def author_history(session: Session, comment: Comment) -> dict[str, Any] | None:
+def automatic_standing(policy: Policy, counts: Counter[str], total: int) -> dict[str, Any]:
+    """What the site's automatic standing rules make of an author with these counts."""
+    earned = policy.trust_after_approved
+    return {
+        "trust_after_approved": earned,
+        "earned_trust": bool(earned and counts["approved"] >= earned and not counts["rejected"]),
+        "premoderate_first": policy.premoderate_first,
+        "still_new": bool(policy.premoderate_first and total <= policy.premoderate_first),
+        "rejection_rate_limit": policy.rejection_rate_limit,
+    }
+
+
+def author_history(
+    session: Session, comment: Comment, policy: Policy | None = None
+) -> dict[str, Any] | None:
     """Counts by status, the recent rejection rate and first-seen of the comment's author."""
     author = comment.author
     if author is None:
@@ -52,6 +66,7 @@ def author_history(session: Session, comment: Comment) -> dict[str, Any] | None:
         "recent_rejection_rate": round(recent["rejected"] / decided, 3) if decided else None,
         "recent_days": RECENT_DAYS,
         "standing": standing.standing if standing else None,
+        "automatic": automatic_standing(policy or Policy(), counts, len(rows)),
     }
 
 
@@ -136,7 +151,11 @@ def audit_of(session: Session, comment: Comment) -> list[AuditEntry]:
 def item_view(session: Session, comment: Comment, full: bool = True) -> dict[str, Any]:
     """Everything the workspace shows for one comment."""
     site = session.get(Site, comment.site_id)
-    policy = Policy.from_dict(site.policy if site else None)
+    article = comment.article
+    # The thresholds shown are the ones that applied: the article's and section's overrides.
+    policy, _ = Policy.from_dict(site.policy if site else None).effective(
+        article.external_id if article else None, article.section if article else None
+    )
     auto = auto_part(comment.decision)
     reasons = [r for r in auto.get("reasons") or [] if r.get("code") != "clean"]
     parent = parent_of(session, comment)
@@ -176,7 +195,7 @@ def item_view(session: Session, comment: Comment, full: bool = True) -> dict[str
             if parent
             else None
         ),
-        "author": author_history(session, comment),
+        "author": author_history(session, comment, policy),
         "scores": score_table(policy, comment.decision),
         "reasons": reasons,
         "claimed_by": claim.moderator_email if claim else None,

@@ -5,7 +5,14 @@ through them, so a field is named, typed and documented in one place.
 """
 
 from civil.schema.decision import Decision, Reason, Scores, Signal
-from civil.schema.intake import ArticleIn, AuthorIn, CommentIn, FeedbackIn, PolicyIn
+from civil.schema.intake import (
+    ArticleIn,
+    AuthorIn,
+    CommentIn,
+    FeedbackIn,
+    PolicyIn,
+    PolicyOverrideIn,
+)
 from civil.schema.moderation import (
     ActionOutcome,
     AuditEntry,
@@ -39,6 +46,14 @@ from civil.schema.responses import (
     Ready,
     ReplayedDelivery,
 )
+from civil.schema.tuning import (
+    Calibration,
+    PolicyChangeIn,
+    PolicyHistory,
+    PolicyState,
+    Promoted,
+    ShadowReport,
+)
 from civil.schema.wire import Error, Out, Rfc3339, rfc3339, validation_errors
 
 __all__ = [
@@ -53,6 +68,7 @@ __all__ = [
     "BulkAction",
     "BulkResult",
     "BulkSkip",
+    "Calibration",
     "Claimed",
     "CommentIn",
     "CommentState",
@@ -67,7 +83,12 @@ __all__ = [
     "Links",
     "ModeratorAction",
     "Out",
+    "PolicyChangeIn",
+    "PolicyHistory",
     "PolicyIn",
+    "PolicyOverrideIn",
+    "PolicyState",
+    "Promoted",
     "QueueFilter",
     "QueueItem",
     "QueuePage",
@@ -79,6 +100,7 @@ __all__ = [
     "ReportOut",
     "Rfc3339",
     "Scores",
+    "ShadowReport",
     "Signal",
     "Statement",
     "rfc3339",

@@ -63,3 +63,6 @@ class Decision(Out):
     statement: Statement | None = Field(
         default=None, description="rejections: the statement of reasons for the author"
     )
+    policy_version: int | None = Field(
+        default=None, description="the version of the site's policy that made this decision"
+    )

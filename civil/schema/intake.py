@@ -21,6 +21,9 @@ class ArticleIn(_Strict):
     url: AnyHttpUrl | None = None
     title: str | None = Field(default=None, max_length=1000)
     text: str | None = Field(default=None, max_length=200_000)
+    section: str | None = Field(
+        default=None, max_length=200, description="the site's section (per-section policy)"
+    )
 
     @field_validator("url")
     @classmethod
@@ -101,8 +104,8 @@ class FeedbackIn(_Strict):
     label: Literal["spam", "ham"]
 
 
-class PolicyIn(_Strict):
-    """A site's moderation policy; every field optional on update."""
+class PolicyOverrideIn(_Strict):
+    """Settings a site may change, for itself or for one article or section; all optional."""
 
     thresholds: dict[str, float] | None = None
     hold_thresholds: dict[str, float] | None = None
@@ -111,6 +114,7 @@ class PolicyIn(_Strict):
     spam_discard_threshold: float | None = Field(default=None, ge=0, le=1)
     mode: Literal["pre", "post"] | None = None
     on_scorer_failure: Literal["approve", "hold", "reject"] | None = None
+    unsupported_language: Literal["approve", "hold", "reject"] | None = None
     banned_words: list[str] | None = None
     suspect_words: list[str] | None = None
     max_links: int | None = Field(default=None, ge=0)
@@ -118,4 +122,35 @@ class PolicyIn(_Strict):
     author_rate_per_minute: int | None = Field(default=None, ge=0)
     ip_rate_per_minute: int | None = Field(default=None, ge=0)
     report_hold_threshold: float | None = Field(default=None, gt=0)
-    retention_days: int | None = Field(default=None, ge=1)
+    closed: bool | None = Field(default=None, description="reject every comment: article_closed")
+    trust_after_approved: int | None = Field(
+        default=None, ge=1, description="approved comments, none rejected, that earn trust"
+    )
+    premoderate_first: int | None = Field(
+        default=None, ge=0, description="hold each new author's first K comments"
+    )
+    rejection_rate_limit: float | None = Field(
+        default=None, ge=0, le=1, description="hold authors rejected this often recently"
+    )
+    rejection_rate_window: int | None = Field(default=None, ge=1, le=1000)
+    surge_guard: bool | None = Field(default=None, description="pre-moderate surging articles")
+    surge_window_minutes: int | None = Field(default=None, ge=1, le=1440)
+    surge_factor: float | None = Field(default=None, ge=1)
+    surge_min_comments: int | None = Field(default=None, ge=1)
+    surge_baseline_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    surge_cooldown_minutes: int | None = Field(default=None, ge=1, le=7 * 1440)
+    target_precision: float | None = Field(default=None, gt=0, le=1)
+
+
+class PolicyIn(PolicyOverrideIn):
+    """A site's moderation policy; every field optional on update."""
+
+    retention_days: int | None = Field(
+        default=None, ge=1, description="days decided comments and callbacks are kept (site only)"
+    )
+    articles: dict[str, PolicyOverrideIn] | None = Field(
+        default=None, description="overrides for one article, by the article's id"
+    )
+    sections: dict[str, PolicyOverrideIn] | None = Field(
+        default=None, description="overrides for a section (article.section)"
+    )

@@ -128,6 +128,11 @@ class AuthorHistory(Out):
     recent_rejection_rate: float | None
     recent_days: int
     standing: str | None
+    automatic: dict[str, Any] | None = Field(
+        default=None,
+        description="the site's automatic standing rules applied to this author: earned trust "
+        "(trust_after_approved), first comments held (premoderate_first), rejection rate",
+    )
 
 
 class ScoreRow(Out):

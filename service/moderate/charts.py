@@ -91,3 +91,63 @@ def ops_charts(series: dict[str, Any]) -> list[dict[str, Any]]:
             bucket_minutes=minutes,
         ),
     ]
+
+
+CAL_WIDTH, CAL_HEIGHT, CAL_PAD = 420, 160, 18
+
+
+def calibration_chart(label: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """Precision (line, 0..1) and volume (bars, share of the most flagged) against threshold.
+
+    Today's hold and reject thresholds and the proposed ones are vertical marks.
+    """
+    points = entry.get("curve") or []
+    plot_h = CAL_HEIGHT - 2 * CAL_PAD
+    most = max((p["flagged"] for p in points), default=0) or 1
+
+    def x(threshold: float) -> float:
+        return round(threshold * CAL_WIDTH, 1)
+
+    def y(share: float) -> float:
+        return round(CAL_PAD + plot_h * (1 - share), 1)
+
+    step = CAL_WIDTH / 100
+    bars = [
+        {
+            "x": round(x(p["threshold"]) - step / 2, 1),
+            "y": y(p["flagged"] / most),
+            "w": round(step * 0.8, 1),
+            "h": round(plot_h * p["flagged"] / most, 1),
+            "title": f"at {p['threshold']:.2f}: {p['flagged']} flagged, precision "
+            + (f"{p['precision']:.0%}" if p["precision"] is not None else "—"),
+        }
+        for p in points
+    ]
+    line = " ".join(
+        f"{x(p['threshold'])},{y(p['precision'])}" for p in points if p["precision"] is not None
+    )
+    marks = [
+        {"key": key, "x": x(value), "label": f"{name} {value:.2f}"}
+        for key, name, value in (
+            ("hold", "hold today", entry.get("hold_threshold")),
+            ("reject", "reject today", entry.get("reject_threshold")),
+            ("proposed-hold", "proposed hold", entry.get("proposed_hold_threshold")),
+            ("proposed-reject", "proposed reject", entry.get("proposed_reject_threshold")),
+        )
+        if value is not None
+    ]
+    summary = f"{label}: precision and volume against threshold; " + ", ".join(
+        m["label"] for m in marks
+    )
+    return {
+        "label": label,
+        "width": CAL_WIDTH,
+        "height": CAL_HEIGHT,
+        "top": CAL_PAD,
+        "base_y": CAL_HEIGHT - CAL_PAD,
+        "bars": bars,
+        "line": line,
+        "marks": marks,
+        "most": most,
+        "summary": summary,
+    }

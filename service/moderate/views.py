@@ -354,10 +354,14 @@ def ops() -> str:
     """Workers, queue depths, throughput and latency, dead letters, recent deliveries."""
     if not who().is_admin:
         abort(403, "The ops view is for admins.")
+    from civil.tuning.surges import surging_articles
+
     producer = current_app.extensions["civil"]["producer"]
     overview = throughput.overview(database(), settings(), reader=amqp_reader(settings(), producer))
     charts = ops_charts(last_hour_series(database()))
-    return render_template("ops.html", ops=overview, charts=charts)
+    with database().session() as db_session:
+        surges = surging_articles(db_session)
+    return render_template("ops.html", ops=overview, charts=charts, surges=surges)
 
 
 @bp.post("/ops/deliveries/<event_id>/replay")
@@ -370,3 +374,154 @@ def replay(event_id: str) -> Response:
     send_deliveries([event_id])
     flash(f"Delivery {event_id} queued again")
     return redirect(url_for(".ops"), 303)
+
+
+# --- policy: history, overrides, calibration, shadow -----------------------------------------
+
+SHOWN_SETTINGS = ("mode", "closed", "hold_thresholds.toxicity", "thresholds.toxicity")
+
+
+def _visible_site(db_session: Any, site_id: str) -> Any:
+    """The site, if this moderator works on it (404 otherwise, as for comments)."""
+    from civil.models import Site
+
+    site = db_session.get(Site, site_id)
+    allowed = who().site_ids is None or site_id in (who().site_ids or ())
+    if site is None or not allowed:
+        abort(404, "No such site.")
+    return site
+
+
+def _setting(policy: Any, key: str) -> Any:
+    name, _, label = key.partition(".")
+    value = getattr(policy, name)
+    return value.get(label) if label else value
+
+
+def _override_rows(site: Any) -> list[dict[str, Any]]:
+    from civil.decision.policy import Policy
+
+    base = Policy.from_dict(site.policy)
+    scopes = [(f"Section “{s}”", None, s) for s in sorted(base.sections)]
+    scopes += [(f"Article “{a}”", a, None) for a in sorted(base.articles)]
+    out = []
+    for title, article, section in scopes:
+        effective, origin = base.effective(article, section)
+        keys = list(dict.fromkeys([*origin, *SHOWN_SETTINGS]))
+        rows = [
+            {"key": k, "value": _setting(effective, k), "origin": origin.get(k, "inherited")}
+            for k in keys
+        ]
+        out.append({"scope": title, "rows": rows})
+    return out
+
+
+@bp.get("/sites")
+def policies() -> str:
+    """This moderator's sites with their policy version and candidate."""
+    with database().session() as db_session:
+        sites = queue.moderator_sites(db_session, who())
+        return render_template("policies.html", sites=sites)
+
+
+@bp.get("/sites/<site_id>/policy")
+def policy(site_id: str) -> str:
+    """The site's live policy version, its overrides (inherited settings marked), its history."""
+    from civil.tuning.versions import policy_history, version_view
+
+    with database().session() as db_session:
+        site = _visible_site(db_session, site_id)
+        history = [version_view(v) for v in policy_history(db_session, site.id, 50)]
+        return render_template(
+            "policy.html", site=site, history=history, overrides=_override_rows(site)
+        )
+
+
+@bp.post("/sites/<site_id>/policy")
+def policy_change(site_id: str) -> Response:
+    """Merge a JSON change over the site's policy from the workspace: a new, audited version."""
+    import json
+
+    from civil.errors import InvalidInput
+    from civil.tuning.versions import change_policy
+
+    try:
+        changes = json.loads(request.form.get("changes") or "")
+    except ValueError as exc:
+        raise InvalidInput("the change is not JSON", {"field": "changes"}) from exc
+    if not isinstance(changes, dict):
+        raise InvalidInput("the change is a JSON object of settings", {"field": "changes"})
+    with database().session() as db_session:
+        site = _visible_site(db_session, site_id)
+        version = change_policy(
+            db_session,
+            site,
+            changes,
+            actor=who().email,
+            source="workspace",
+            why=request.form.get("why") or None,
+        )
+    flash(f"Policy version {version.version} is live" if version else "Nothing changed")
+    return redirect(url_for(".policy", site_id=site_id), 303)
+
+
+@bp.get("/sites/<site_id>/calibration")
+def calibration(site_id: str) -> str:
+    """Precision and volume against threshold per label, today's thresholds, proposals."""
+    from civil.tuning import calibration as calibrating
+    from service.moderate.charts import calibration_chart
+
+    with database().session() as db_session:
+        site = _visible_site(db_session, site_id)
+        report = calibrating.calibrate(db_session, site, request.args.get("target", type=float))
+        report["proposal"] = calibrating.proposal_changes(report)
+        charts = {
+            name: calibration_chart(name, entry)
+            for name, entry in report["labels"].items()
+            if entry["status"] == "ok"
+        }
+        return render_template("calibration.html", site=site, report=report, charts=charts)
+
+
+@bp.post("/sites/<site_id>/calibration/apply")
+def calibration_apply(site_id: str) -> Response:
+    """Apply the proposal for the target precision: one new, audited policy version."""
+    from civil.tuning import calibration as calibrating
+
+    with database().session() as db_session:
+        site = _visible_site(db_session, site_id)
+        report = calibrating.calibrate(db_session, site, request.form.get("target", type=float))
+        version = calibrating.apply_proposal(
+            db_session, site, report, actor=who().email, why=request.form.get("why") or None
+        )
+    flash(f"Policy version {version.version} applied" if version else "Nothing to apply")
+    return redirect(url_for(".policy", site_id=site_id), 303)
+
+
+@bp.get("/sites/<site_id>/shadow")
+def shadow(site_id: str) -> str:
+    """The shadow candidate's report over a window, with a button to promote it."""
+    from civil.tuning import shadow as shadowing
+    from civil.tuning.window import parse_moment
+
+    since = request.args.get("since", "24h")
+    with database().session() as db_session:
+        site = _visible_site(db_session, site_id)
+        report = None
+        if site.candidate:
+            report = shadowing.shadow_report(db_session, site, since=parse_moment(since))
+        return render_template("shadow.html", site=site, report=report, since=since)
+
+
+@bp.post("/sites/<site_id>/shadow/promote")
+def shadow_promote(site_id: str) -> Response:
+    """Make the candidate's policy live: one new, audited policy version."""
+    from civil.tuning import shadow as shadowing
+
+    with database().session() as db_session:
+        site = _visible_site(db_session, site_id)
+        outcome = shadowing.promote_candidate(
+            db_session, site, actor=who().email, why=request.form.get("why") or None
+        )
+    flash(f"Candidate promoted: policy version {outcome['policy_version']}")
+    return redirect(url_for(".policy", site_id=site_id), 303)

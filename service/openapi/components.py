@@ -27,6 +27,7 @@ REQUESTS: dict[str, type[BaseModel]] = {
     "ModeratorCreate": admin.ModeratorCreate,
     "ModeratorUpdate": admin.ModeratorUpdate,
     "PasswordReset": admin.PasswordReset,
+    "PolicyChangeIn": schema.PolicyChangeIn,
 }
 RESPONSES: dict[str, type[BaseModel]] = {
     "CommentState": schema.CommentState,
@@ -62,6 +63,11 @@ RESPONSES: dict[str, type[BaseModel]] = {
     "ModeratorList": admin.ModeratorList,
     "ModeratorCreated": admin.ModeratorCreated,
     "RotatedToken": admin.RotatedToken,
+    "PolicyState": schema.PolicyState,
+    "PolicyHistory": schema.PolicyHistory,
+    "ShadowReport": schema.ShadowReport,
+    "Promoted": schema.Promoted,
+    "Calibration": schema.Calibration,
 }
 
 

@@ -93,6 +93,7 @@ def site_paths() -> dict[str, Any]:
             }
         },
         **reader_paths(),
+        **policy_paths(),
         "/v1/sites/{site_id}/deliveries": {
             "get": {
                 "summary": "Recent callback deliveries (?status=dead for dead letters)",
@@ -198,6 +199,85 @@ def reader_paths() -> dict[str, Any]:
                 "summary": "An erasure's status and counts",
                 "parameters": [SITE, path_param("erasure_id")],
                 "responses": {"200": ok("the erasure", erasure), **AUTH_ERRORS},
+            }
+        },
+    }
+
+
+def policy_paths() -> dict[str, Any]:
+    window = [
+        {"name": name, "in": "query", "description": text, "schema": {"type": "string"}}
+        for name, text in (
+            ("since", "an RFC 3339 time or a span back from now: 90m, 24h (default), 7d"),
+            ("until", "an RFC 3339 time or a span (default: now)"),
+            ("candidate", "an earlier candidate's id (default: the running one)"),
+        )
+    ]
+    return {
+        "/v1/sites/{site_id}/policy": {
+            "get": {
+                "summary": "The live policy, its version, and the shadow candidate",
+                "parameters": [SITE],
+                "responses": {"200": ok("the policy", ref("PolicyState")), **AUTH_ERRORS},
+            },
+            "patch": {
+                "summary": "Change the policy: a new version with who, when, why, the diff",
+                "description": (
+                    "`changes` merge over the live policy: top-level settings replace, "
+                    "`articles` and `sections` overrides merge per article or section (null "
+                    "removes one). Each decision names the `policy_version` that made it."
+                ),
+                "parameters": [SITE],
+                "requestBody": json_body("PolicyChangeIn"),
+                "responses": {
+                    "200": ok("the new policy", ref("PolicyState")),
+                    **BODY_ERRORS,
+                    **AUTH_ERRORS,
+                },
+            },
+        },
+        "/v1/sites/{site_id}/policy/versions": {
+            "get": {
+                "summary": "Every policy version, newest first",
+                "parameters": [SITE],
+                "responses": {"200": ok("the history", ref("PolicyHistory")), **AUTH_ERRORS},
+            }
+        },
+        "/v1/sites/{site_id}/shadow/report": {
+            "get": {
+                "summary": "How the shadow candidate's decisions differ from the live ones",
+                "parameters": [SITE, *window],
+                "responses": {
+                    "200": ok("the report", ref("ShadowReport")),
+                    "422": err("a bad window"),
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/sites/{site_id}/shadow/promote": {
+            "post": {
+                "summary": "Make the shadow candidate's policy live (a new, audited version)",
+                "parameters": [SITE],
+                "responses": {"200": ok("promoted", ref("Promoted")), **AUTH_ERRORS},
+            }
+        },
+        "/v1/sites/{site_id}/calibration": {
+            "get": {
+                "summary": "Precision and volume against threshold from the site's moderators",
+                "parameters": [
+                    SITE,
+                    {
+                        "name": "target",
+                        "in": "query",
+                        "description": "the precision proposals aim for (default: the policy's)",
+                        "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                    },
+                ],
+                "responses": {
+                    "200": ok("per label: the curve and proposals", ref("Calibration")),
+                    "422": err("a bad target"),
+                    **AUTH_ERRORS,
+                },
             }
         },
     }

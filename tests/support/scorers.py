@@ -47,3 +47,24 @@ class RecordingScorer:
         with self.log.open("a") as handle:
             handle.write(f"{len(texts)}\n")
         return [dict.fromkeys(TOXICITY_LABELS, 0.01) for _ in texts]
+
+
+class KeywordScorer:
+    """Toxicity from words: "idiot" 0.97, "stupid" 0.7, "silly" 0.45, else 0.02."""
+
+    name = "test:keyword"
+    words: tuple[tuple[str, float], ...] = (("idiot", 0.97), ("stupid", 0.7), ("silly", 0.45))
+
+    def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        out = []
+        for text in texts:
+            score = max((v for w, v in self.words if w in text.lower()), default=0.02)
+            out.append(dict.fromkeys(TOXICITY_LABELS, 0.01) | {"toxicity": score})
+        return out
+
+
+class StricterKeywordScorer(KeywordScorer):
+    """The keyword model, but "silly" scores 0.75: a candidate model that holds more."""
+
+    name = "test:keyword-strict"
+    words = (("idiot", 0.97), ("stupid", 0.7), ("silly", 0.75))

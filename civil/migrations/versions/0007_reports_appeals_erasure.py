@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_readers"
-down_revision = "0005_dispatch"
+down_revision = "0006_policy"
 branch_labels = None
 depends_on = None
 
