@@ -55,7 +55,12 @@ def create_site(
     allow_private: bool = False,
 ) -> sites.Credentials:
     creds = sites.create_site(
-        session, name=name, callback_url=callback_url, policy=policy, allow_private=allow_private
+        session,
+        name=name,
+        callback_url=callback_url,
+        policy=policy,
+        allow_private=allow_private,
+        actor=actor,
     )
     site = sites.get_site(session, creds.site_id)
     if notify is not None:

@@ -53,7 +53,6 @@ def sites_create(
                 policy=json.loads(policy) if policy else None,
                 notify=json.loads(notify) if notify else None,
                 allow_private=settings.allow_private_callbacks,
-                actor=default_actor(),
             )
     except Exception as exc:
         fail(exc)
@@ -202,12 +201,6 @@ def sites_coral_secret(
     print_json(view)
 
 
-def default_actor() -> str:
-    import getpass
-
-    return f"cli:{getpass.getuser()}"
-
-
 def _site(session: Any, site_id: str) -> Any:
     from civil.sites import get_site
 
@@ -260,7 +253,7 @@ def sites_calibrate(
             report = calibrate(session, site, target, reject_target)
             report["proposal"] = proposal_changes(report)
             if apply_:
-                version = apply_proposal(session, site, report, actor=default_actor(), why=why)
+                version = apply_proposal(session, site, report, actor=actor(), why=why)
                 report["applied_version"] = version.version if version else None
             if not curve:
                 for entry in report["labels"].values():
@@ -292,7 +285,7 @@ def shadow_attach(site_id: str, policy: str | None, model: str | None, why: str 
                 site,
                 policy_changes=json.loads(policy) if policy else None,
                 model=model,
-                actor=default_actor(),
+                actor=actor(),
                 why=why,
             )
             print_json({k: candidate[k] for k in ("id", "changes", "model", "base_version")})
@@ -335,9 +328,7 @@ def shadow_promote(site_id: str, why: str | None) -> None:
 
     try:
         with open_database().session() as session:
-            print_json(
-                promote_candidate(session, _site(session, site_id), actor=default_actor(), why=why)
-            )
+            print_json(promote_candidate(session, _site(session, site_id), actor=actor(), why=why))
     except Exception as exc:
         fail(exc)
 
@@ -350,7 +341,7 @@ def shadow_detach(site_id: str) -> None:
 
     try:
         with open_database().session() as session:
-            detach_candidate(session, _site(session, site_id), actor=default_actor())
+            detach_candidate(session, _site(session, site_id), actor=actor())
             print_json({"site_id": site_id, "candidate": None})
     except Exception as exc:
         fail(exc)

@@ -58,6 +58,7 @@ class SiteOut(Out):
     policy: dict[str, Any]
     notify: dict[str, Any] | None = None
     coral: bool = Field(default=False, description="a Coral signing secret is set")
+    policy_version: int = Field(default=0, description="the live policy version")
 
 
 class SiteList(Out):
