@@ -29,6 +29,7 @@ from civil.metrics import (
     TASK_SECONDS,
 )
 from civil.models import Comment, utcnow
+from civil.moderation import reports
 from civil.notify import notify_moderators as send_notices
 from civil.privacy.retention import apply_retention as retain
 from civil.scoring import Scorer
@@ -99,6 +100,10 @@ def score_comment(self: Task, comment_id: int, revision: int) -> None:
                 extra={"comment_id": item.comment_id, "reasons": list(item.reasons)},
             )
         _enqueue_deliveries(decided)
+        # Readers who reported a comment while it was pending: an approval meets them now.
+        approved = [item.comment_id for item in decided if item.action == "approve"]
+        for event_id in reports.hold_reported(db(), approved):
+            deliver_event.apply_async((event_id,), queue=DELIVERY)
     TASK_SECONDS.labels("score_comment").observe(time.monotonic() - started)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from civil import schema
 from civil.comments import find_comment
+from civil.db import Database
 from civil.decision.policy import Policy
 from civil.decision.tags import reason_tags
 from civil.delivery.events import DECIDED, build_events
@@ -157,6 +158,26 @@ def _maybe_hold(session: Session, site: Site, comment: Comment) -> list[str]:
         )
     )
     return [e.id for e in build_events(session, comment, DECIDED)]
+
+
+def hold_reported(db: Database, comment_ids: list[int]) -> list[str]:
+    """Reports that came while these comments were pending: hold the approved ones at the
+    threshold now (the worker calls this after recording); the new events' ids."""
+    if not comment_ids:
+        return []
+    events: list[str] = []
+    with db.session() as session:
+        reported = session.scalars(
+            select(Report.comment_id)
+            .where(Report.comment_id.in_(comment_ids), Report.outcome.is_(None))
+            .distinct()
+        ).all()
+        for comment_id in reported:
+            comment = session.get(Comment, comment_id)
+            site = session.get(Site, comment.site_id) if comment is not None else None
+            if comment is not None and site is not None:
+                events += _maybe_hold(session, site, comment)
+    return events
 
 
 def report_comment(session: Session, site: Site, external_id: str, data: ReportIn) -> Reported:

@@ -10,17 +10,22 @@ import pytest
 from flask import request_finished
 from sqlalchemy import func, select
 
+from civil.comments import submit_comment
 from civil.db import Database
+from civil.decision import pipeline
+from civil.decision.policy import Policy, decide
 from civil.errors import Conflict
 from civil.migrate import upgrade
 from civil.models import Appeal, AuditEntry, Comment, Event, Feedback, Report
 from civil.moderation import actions, appeals
 from civil.moderation.accounts import by_token
-from civil.moderation.reports import reporter_weight
+from civil.moderation.reports import hold_reported, reporter_weight
+from civil.schema import CommentIn
 from civil.settings import Settings
 from civil.sites import Credentials, create_site
 from service import create_app
 from tests.conftest import make_settings
+from tests.factories import comment_body
 from tests.support.moderation import decided_comment, moderator
 from tests.support.openapi_check import response_problem
 
@@ -455,3 +460,24 @@ def test_another_sites_moderator_neither_sees_nor_answers_appeals_and_reports(cl
         assert [r["reports"] for r in reported_view(session, owner)] == [1]
     with db.session() as session:
         assert session.get(Appeal, filed["appeal_id"]).status == "open"
+
+
+def test_reports_on_a_pending_comment_hold_it_once_it_is_approved(client, db) -> None:
+    site = new_site(db)
+    submitted = submit_comment(db, site.site_id, CommentIn.model_validate(comment_body()))
+    cid = external(db, submitted.comment_id)
+    for who in ("r-1", "r-2", "r-3"):
+        assert report(client, site, cid, who).status_code == 202
+    with db.session() as session:
+        assert session.get(Comment, submitted.comment_id).status == "pending"
+    assert hold_reported(db, [submitted.comment_id]) == []  # pending: nothing to hold yet
+    approve = decide(Policy(), toxicity={"toxicity": 0.01}, spam=0.01, rule_hits=[], model="t")
+    job = pipeline.Job(submitted.comment_id, submitted.revision, "", Policy(), [], 0.01)
+    assert pipeline.record(db, job, approve) is not None
+    events = hold_reported(db, [submitted.comment_id])
+    assert len(events) == 1
+    state = client.get(f"/v1/sites/{site.site_id}/comments/{cid}", headers=auth(site)).json
+    assert state["status"] == "held" and state["decision"]["decided_by"] == "reports"
+    decided = events_of(db, submitted.comment_id, "comment.decided")
+    assert [e["data"]["decision"]["decided_by"] for e in decided] == ["auto", "reports"]
+    assert hold_reported(db, [submitted.comment_id]) == []  # held already: no second event
