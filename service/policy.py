@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from civil.errors import InvalidInput
 from civil.models import Site
 from civil.schema import (
     Calibration,
@@ -17,6 +18,7 @@ from civil.schema import (
     ShadowReport,
 )
 from civil.sites import change_policy
+from civil.toxicity.loader import SHIPPED_SPECS
 from civil.tuning import calibration, shadow
 from civil.tuning.versions import policy_history, version_view
 from civil.tuning.window import parse_moment
@@ -54,6 +56,12 @@ def change(site_id: str) -> Response:
         site = require_site(session, site_id)
         body = parse_body(PolicyChangeIn, "the policy change")
         changes = body.changes.model_dump(exclude_unset=True)
+        model = changes.get("toxicity_model")
+        if model is not None and model not in SHIPPED_SPECS:
+            raise InvalidInput(
+                "a site may choose one of the shipped toxicity models",
+                {"field": "changes.toxicity_model", "allowed": list(SHIPPED_SPECS)},
+            )
         change_policy(session, site, changes, actor=_actor(site), source="api", why=body.why)
         return jsonify(_state(site))
 

@@ -463,10 +463,32 @@ def record_all(
 def score_comments(
     db: Database, ids: list[tuple[int, int]], scorer_source: ScorerSource
 ) -> list[Decided]:
-    """Score, decide and record a batch; return what was newly decided."""
+    """Score, decide and record a batch; return what was newly decided.
+
+    Comments of a site with its own model (``policy.toxicity_model``) are scored by that model,
+    the rest by the deployment's, each group in one batch call; all are recorded together.
+    """
     jobs = prepare(db, ids)
     if not jobs:
         return []
+    groups: dict[str | None, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job.policy.toxicity_model, []).append(job)
+    decided: list[tuple[Job, Decision, Decision | None]] = []
+    for spec, group in groups.items():
+        source = scorer_source if spec is None else _site_model(db, spec)
+        decided += decide_group(db, group, source)
+    return [outcome for outcome in record_all(db, decided) if outcome is not None]
+
+
+def _site_model(db: Database, spec: str) -> ScorerSource:
+    return lambda: candidate_scorer(db, spec)
+
+
+def decide_group(
+    db: Database, jobs: list[Job], scorer_source: ScorerSource
+) -> list[tuple[Job, Decision, Decision | None]]:
+    """Score jobs with one model and decide each (with its shadow candidate's decision)."""
     scorer, error = load(scorer_source)
     results: list[dict[str, float]] | None = None
     if scorer is not None:
@@ -492,7 +514,7 @@ def score_comments(
         )
         attach_spans(decision, scorer if error is None else None, job.text)
         decided.append((job, decision, shadows.get(index)))
-    return [outcome for outcome in record_all(db, decided) if outcome is not None]
+    return decided
 
 
 # Candidate models, loaded once per process by spec (a shadow run must not reload per batch).

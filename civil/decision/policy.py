@@ -59,6 +59,9 @@ class Policy:
     report_hold_threshold: float = 3.0
     # Days decided comments and callbacks are kept; None keeps them (civil.privacy.retention).
     retention_days: int | None = None
+    # This site's own toxicity model (a CIVIL_TOXICITY_MODEL spec; None: the deployment's),
+    # e.g. a shadow candidate's model once promoted.
+    toxicity_model: str | None = None
     # Closed to comments: every comment is rejected with `article_closed` (meant for an
     # article or section override; site-wide it closes the whole site).
     closed: bool = False

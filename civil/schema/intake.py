@@ -148,6 +148,14 @@ class PolicyIn(PolicyOverrideIn):
     retention_days: int | None = Field(
         default=None, ge=1, description="days decided comments and callbacks are kept (site only)"
     )
+    toxicity_model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=300,
+        description="this site's toxicity model (a CIVIL_TOXICITY_MODEL spec); unset: the "
+        "deployment's. Through the site API only the shipped models: "
+        "linear, minilm, cascade, cascade-int8, cascade-en, onnx:minilm, onnx-int8:minilm",
+    )
     articles: dict[str, PolicyOverrideIn] | None = Field(
         default=None, description="overrides for one article, by the article's id"
     )

@@ -17,6 +17,17 @@ PYTHON_PREFIX = "python:"
 
 # Civil's own shipped models, by name (relative to CIVIL_MODEL_DIR).
 LINEAR_DIR = "linear"
+# The models the repository ships: what a site may choose for itself through the site API
+# (a plug-in or a checkpoint path stays an operator's choice).
+SHIPPED_SPECS = (
+    "linear",
+    "minilm",
+    "cascade",
+    "cascade-int8",
+    "cascade-en",
+    "onnx:minilm",
+    "onnx-int8:minilm",
+)
 MINILM_CHECKPOINT = "minilm/civil-minilm.ckpt"
 CASCADE_BANDS = "cascade.json"
 

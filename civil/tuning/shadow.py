@@ -64,14 +64,15 @@ def promote_candidate(
 ) -> dict[str, Any]:
     """Make the candidate's policy the live one: one new policy version, audited.
 
-    A candidate model is reported, not switched: the live model is the deployment's
-    (CIVIL_TOXICITY_MODEL), shared by every site.
+    A candidate model becomes the site's own (``toxicity_model`` in the same version);
+    other sites keep the deployment's model.
     """
     candidate = _candidate(site)
     why = why or f"promoted shadow candidate {candidate['id']}"
-    version = change_policy(
-        session, site, candidate["policy"], actor=actor, source="promote", why=why
-    )
+    changes = dict(candidate["policy"])
+    if candidate.get("model"):
+        changes["toxicity_model"] = candidate["model"]
+    version = change_policy(session, site, changes, actor=actor, source="promote", why=why)
     site.candidate = None
     _audit(session, site, actor, "candidate_promote", why, {"candidate": candidate["id"]})
     return {
@@ -82,7 +83,7 @@ def promote_candidate(
         "diff": version.diff if version is not None else {},
         "model": candidate.get("model"),
         "model_note": (
-            f"set CIVIL_TOXICITY_MODEL={candidate['model']} to make the model live"
+            f"this site's comments are now scored by {candidate['model']}"
             if candidate.get("model")
             else None
         ),

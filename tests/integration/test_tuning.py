@@ -17,9 +17,10 @@ from civil.models import Article, AuditEntry, Comment, Event, PolicyVersion, Sha
 from civil.moderation import actions
 from civil.moderation.accounts import Identity
 from civil.schema import CommentIn
-from civil.sites import change_policy, create_site
+from civil.sites import change_policy, create_site, rotate_key
 from civil.tuning import calibration, rescore, shadow
 from civil.tuning.versions import policy_history
+from tests.conftest import make_settings
 from tests.factories import comment_body
 from tests.support.moderation import moderator
 from tests.support.scorers import KeywordScorer
@@ -276,6 +277,41 @@ def test_a_candidate_model_scores_in_shadow(database) -> None:
     with database.session() as session:
         row = session.scalar(select(ShadowDecision))
     assert row.shadow_action == "hold" and row.decision["model"] == "test:keyword-strict"
+
+
+def test_promoting_a_candidate_model_makes_it_the_sites_own(database) -> None:
+    site_id, other = new_site(database), new_site(database)
+    strict = "python:tests.support.scorers:StricterKeywordScorer"
+    with database.session() as session:
+        site = session.get(Site, site_id)
+        shadow.attach_candidate(session, site, policy_changes=None, model=strict, actor="ed")
+        promoted = shadow.promote_candidate(session, site, actor="ed")
+    assert promoted["diff"] == {"toxicity_model": {"from": None, "to": strict}}
+    # This site's comments are scored by the promoted model, the other site's by the live one.
+    mine, theirs = post(database, site_id, "a silly idea"), post(database, other, "a silly idea")
+    assert mine.status == "held" and mine.decision["model"] == "test:keyword-strict"
+    assert theirs.status == "approved" and theirs.decision["model"] == "test:keyword"
+    assert mine.decision["policy_version"] == promoted["policy_version"] == 2
+
+
+def test_the_site_api_may_choose_only_a_shipped_model(database, tmp_path) -> None:
+    from service import create_app
+
+    site_id = new_site(database)
+    with database.session() as session:
+        key = rotate_key(session, site_id)
+    url = database.engine.url.render_as_string(hide_password=False)
+    app = create_app(make_settings(tmp_path, database_url=url))
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {key}"}
+    url = f"/v1/sites/{site_id}/policy"
+    plugin = {"changes": {"toxicity_model": "python:os:system"}}
+    refused = client.patch(url, json=plugin, headers=headers)
+    assert refused.status_code == 422 and refused.json["error"] == "validation_failed"
+    assert refused.json["details"]["field"] == "changes.toxicity_model"
+    shipped = client.patch(url, json={"changes": {"toxicity_model": "linear"}}, headers=headers)
+    assert shipped.status_code == 200 and shipped.json["policy"]["toxicity_model"] == "linear"
+    app.extensions["civil"]["db"].engine.dispose()
 
 
 # --- calibration ----------------------------------------------------------------------------------
