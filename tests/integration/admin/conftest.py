@@ -15,10 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from civil.db import Database
-from civil.migrate import upgrade
 from civil.settings import Settings
 from service import create_app
-from tests.conftest import make_settings
+from tests.conftest import migrated
 from tests.support.openapi_check import schema_checked
 
 ADMIN_TOKEN = "admin-" + "x" * 40
@@ -38,12 +37,7 @@ class Backend:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    overrides: dict[str, Any] = {"admin_token": ADMIN_TOKEN}
-    if request.param == "postgresql":
-        overrides["database_url"] = request.getfixturevalue("pg_url")
-    settings = make_settings(tmp_path / "var", **overrides)
-    upgrade(settings)
-    db = Database(settings)
+    settings, db = migrated(request, tmp_path / "var", admin_token=ADMIN_TOKEN)
     app = create_app(settings)
     with schema_checked(app) as problems:
         yield Backend(settings, db, app, app.test_client())
