@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from civil import schema
-from civil.db import Database
+from civil.db import Database, queue_frontier
 from civil.decided import FALLBACK_POLL_S, Waiter
 from civil.errors import NotFound
 from civil.models import Article, Author, Comment, Site, utcnow
@@ -170,13 +170,7 @@ def stranded_comments(
     stmt = select(Comment.id, Comment.revision).where(*free, Comment.enqueued_at < older_than)
     if queued > 0:
         # The oldest of the newest ``queued`` marks: comments from it on may still be queued.
-        frontier = session.scalar(
-            select(Comment.enqueued_at)
-            .where(*free)
-            .order_by(Comment.enqueued_at.desc())
-            .offset(queued - 1)
-            .limit(1)
-        )
+        frontier = queue_frontier(session, Comment.enqueued_at, free, queued)
         if frontier is None:  # the queue may hold a message for every pending comment
             return []
         stmt = stmt.where(Comment.enqueued_at < frontier)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, Engine, create_engine, event, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from civil.settings import Settings
 
@@ -71,3 +72,19 @@ class Database:
     def dispose(self) -> None:
         """Drop pooled connections (called in forked children, which must not share sockets)."""
         self.engine.dispose(close=False)
+
+
+def queue_frontier(
+    session: Session,
+    marked_at: InstrumentedAttribute[datetime | None],
+    marked: tuple[ColumnElement[bool], ...],
+    skip: int,
+) -> datetime | None:
+    """The oldest of the newest ``skip`` ``marked_at`` marks among rows matching ``marked``.
+
+    Rows marked from it on may still have a message queued; None when fewer than ``skip`` rows
+    match, i.e. the queue may hold a message for every one of them.
+    """
+    return session.scalar(
+        select(marked_at).where(*marked).order_by(marked_at.desc()).offset(skip - 1).limit(1)
+    )

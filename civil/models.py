@@ -301,6 +301,19 @@ class AuditEntry(Base):
     # Set by an author's erasure, with the note cleared: the only update the database allows.
     anonymised_at: Mapped[datetime | None]
 
+    @classmethod
+    def for_comment(cls, comment: Comment, actor: str, action: str, **fields: Any) -> AuditEntry:
+        """An entry about ``comment``: its site, ids and author copied, the rest from ``fields``."""
+        return cls(
+            site_id=comment.site_id,
+            comment_id=comment.id,
+            comment_external_id=comment.external_id,
+            author_id=comment.author_id,
+            actor=actor,
+            action=action,
+            **fields,
+        )
+
 
 class Feedback(Base):
     """A label someone with authority gave a comment or a text: the models' training signal.

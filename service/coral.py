@@ -15,13 +15,14 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from civil import coral
 from civil.comments import await_decision, submit_comment
-from civil.errors import CivilError, InvalidInput
+from civil.errors import CivilError
 from civil.logs import bind
 from civil.metrics import INTAKE
 from civil.schema.coral import CoralRequest
 from civil.sites import get_site
 from service.broker import enqueue_scoring
-from service.context import database, settings
+from service.context import database
+from service.intake import check_length
 from service.limits import memo, per_caller
 
 bp = Blueprint("coral", __name__)
@@ -73,13 +74,7 @@ def moderate(site_id: str) -> tuple[Response, int] | Response:
     with database().session() as session:
         external_id = coral.comment_id(session, site_id, req)
     data = coral.to_comment(req, external_id)
-    limit = settings().max_comment_chars
-    if len(data.content) > limit:
-        raise InvalidInput(
-            f"content is longer than {limit} characters",
-            {"length": len(data.content), "limit": limit},
-            code="comment_too_long",
-        )
+    check_length(data.content)
     submitted = submit_comment(database(), site_id, data)
     INTAKE.labels(submitted.outcome).inc()
     with bind(comment_id=submitted.comment_id, site_id=site_id, external_id=external_id):

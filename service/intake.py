@@ -21,15 +21,20 @@ log = logging.getLogger("civil.api")
 MAX_WAIT_S = 10.0
 
 
-def _parse() -> CommentIn:
-    data = parse_body(CommentIn, "the comment")
+def check_length(content: str) -> None:
+    """Refuse a comment longer than the configured ``max_comment_chars``."""
     limit = settings().max_comment_chars
-    if len(data.content) > limit:
+    if len(content) > limit:
         raise InvalidInput(
             f"content is longer than {limit} characters",
-            {"length": len(data.content), "limit": limit},
+            {"length": len(content), "limit": limit},
             code="comment_too_long",
         )
+
+
+def _parse() -> CommentIn:
+    data = parse_body(CommentIn, "the comment")
+    check_length(data.content)
     return data
 
 

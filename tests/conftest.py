@@ -28,6 +28,20 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     return Settings.from_env({}, **values)
 
 
+def migrated(
+    request: pytest.FixtureRequest, data_dir: Path, **overrides: object
+) -> tuple[Settings, Database]:
+    """Settings and a migrated database of the kind ``request.param`` names.
+
+    "postgresql": a fresh database from the pg_url fixture; otherwise SQLite in ``data_dir``.
+    """
+    if request.param == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("pg_url")
+    settings = make_settings(data_dir, **overrides)
+    upgrade(settings)
+    return settings, Database(settings)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "var")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from civil.db import Database
+from civil.db import Database, queue_frontier
 from civil.errors import NotFound
 from civil.models import Comment, DeliveryAttempt, Event, Site, utcnow
 from civil.schema import Delivery, rfc3339
@@ -153,13 +153,7 @@ def _lost(session: Session, now: datetime, queued: int, limit: int) -> list[str]
     skip = queued + int(recent or 0)
     if skip:
         # The oldest of the newest ``skip`` marks: messages from it on may still be queued.
-        frontier = session.scalar(
-            select(Event.enqueued_at)
-            .where(*marked)
-            .order_by(Event.enqueued_at.desc())
-            .offset(skip - 1)
-            .limit(1)
-        )
+        frontier = queue_frontier(session, Event.enqueued_at, marked, skip)
         if frontier is None:  # the queue may hold a message for every marked event
             return []
         stmt = stmt.where(Event.enqueued_at < frontier)

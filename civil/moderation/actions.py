@@ -254,13 +254,10 @@ def act(
         settle_reports(session, comment.id, status)
     labels = _store_labels(session, comment, who, action, reason)
     session.add(
-        AuditEntry(
-            site_id=comment.site_id,
-            comment_id=comment.id,
-            comment_external_id=comment.external_id,
-            author_id=comment.author_id,
-            actor=who.email,
-            action=action,
+        AuditEntry.for_comment(
+            comment,
+            who.email,
+            action,
             reason=reason,
             note=note,
             before=before,

@@ -125,13 +125,10 @@ def decide_appeal(
         )
     )
     session.add(
-        AuditEntry(
-            site_id=comment.site_id,
-            comment_id=comment.id,
-            comment_external_id=comment.external_id,
-            author_id=comment.author_id,
-            actor=who.email,
-            action=f"appeal_{outcome}",
+        AuditEntry.for_comment(
+            comment,
+            who.email,
+            f"appeal_{outcome}",
             note=note,
             before={"status": appeal.status_appealed},
             after={"status": comment.status, "appeal_id": appeal.id},

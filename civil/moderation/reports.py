@@ -145,13 +145,10 @@ def _maybe_hold(session: Session, site: Site, comment: Comment) -> list[str]:
         return []
     session.refresh(comment)
     session.add(
-        AuditEntry(
-            site_id=comment.site_id,
-            comment_id=comment.id,
-            comment_external_id=comment.external_id,
-            author_id=comment.author_id,
-            actor="reports",
-            action="report_hold",
+        AuditEntry.for_comment(
+            comment,
+            "reports",
+            "report_hold",
             reason="reported",
             before={"status": "approved", "decided_by": decided_by},
             after={"status": "held", "reports": len(reports)},

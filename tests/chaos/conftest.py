@@ -19,14 +19,12 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures used by the ch
     receiver,
     tiny_checkpoint,
 )
+from tests.support.markers import mark_folder
 from tests.support.services import OwnPostgres, OwnRedis
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.chaos)
+    mark_folder(items, Path(__file__).parent, pytest.mark.chaos)
 
 
 @pytest.fixture

@@ -21,14 +21,12 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures used by the cl
     redis_url,
     tiny_checkpoint,
 )
+from tests.support.markers import mark_folder
 from tests.support.netns import Cluster
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.cluster)
+    mark_folder(items, Path(__file__).parent, pytest.mark.cluster)
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from sqlalchemy.exc import DBAPIError
 
 from civil.db import Database
 from civil.decision import pipeline
-from civil.migrate import upgrade
 from civil.models import AuditEntry, Base, Comment, DeliveryAttempt, Event, utcnow
 from civil.moderation import actions
 from civil.moderation.accounts import by_token
@@ -30,7 +29,7 @@ from civil.scoring import TOXICITY_LABELS
 from civil.settings import Settings
 from civil.sites import Credentials, create_site
 from service import create_app
-from tests.conftest import make_settings
+from tests.conftest import migrated
 from tests.factories import comment_body
 from tests.support.moderation import moderator
 
@@ -54,12 +53,7 @@ class KeywordScorer:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: Any, tmp_path: Path, redis_url: str) -> Iterator[tuple[Settings, Database]]:
-    overrides: dict[str, Any] = {"broker_url": redis_url}
-    if request.param == "postgresql":
-        overrides["database_url"] = request.getfixturevalue("pg_url")
-    settings = make_settings(tmp_path / "var", **overrides)
-    upgrade(settings)
-    db = Database(settings)
+    settings, db = migrated(request, tmp_path / "var", broker_url=redis_url)
     yield settings, db
     db.engine.dispose()
 

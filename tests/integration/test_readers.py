@@ -15,7 +15,6 @@ from civil.db import Database
 from civil.decision import pipeline
 from civil.decision.policy import Policy, decide
 from civil.errors import Conflict
-from civil.migrate import upgrade
 from civil.models import Appeal, AuditEntry, Comment, Event, Feedback, Report
 from civil.moderation import actions, appeals
 from civil.moderation.accounts import by_token
@@ -24,7 +23,7 @@ from civil.schema import CommentIn
 from civil.settings import Settings
 from civil.sites import Credentials, create_site
 from service import create_app
-from tests.conftest import make_settings
+from tests.conftest import migrated
 from tests.factories import comment_body
 from tests.support.moderation import decided_comment, moderator
 from tests.support.openapi_check import response_problem
@@ -33,13 +32,7 @@ from tests.support.openapi_check import response_problem
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: Any, tmp_path: Path) -> Iterator[tuple[Settings, Database]]:
     """A migrated database of each kind (PostgreSQL: a fresh one from the pg_url fixture)."""
-    if request.param == "sqlite":
-        settings = make_settings(tmp_path / "var")
-    else:
-        pg_url = request.getfixturevalue("pg_url")
-        settings = make_settings(tmp_path / "var", database_url=pg_url)
-    upgrade(settings)
-    db = Database(settings)
+    settings, db = migrated(request, tmp_path / "var")
     yield settings, db
     db.engine.dispose()
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 import jsonschema
+from flask import Flask, request_finished
 
 from service.compat import openapi as compat_openapi
 from service.openapi import spec
@@ -57,3 +60,29 @@ def response_problem(method: str, url_path: str, status: int, body: Any) -> str 
         where = "/".join(str(p) for p in first.absolute_path)
         return f"{method} {template} {status}: {first.message} at /{where}"
     return None
+
+
+@contextmanager
+def schema_checked(app: Flask) -> Iterator[list[str]]:
+    """While open, check every JSON answer ``app`` gives against the document.
+
+    Yields the list the problems are appended to (one line each); streamed answers are skipped.
+    """
+    problems: list[str] = []
+
+    def check(sender: Any, response: Any, **extra: Any) -> None:
+        if response.mimetype != "application/json" or response.direct_passthrough:
+            return
+        from flask import request as current
+
+        problem = response_problem(
+            current.method, current.path, response.status_code, response.get_json(silent=True)
+        )
+        if problem:
+            problems.append(problem)
+
+    request_finished.connect(check, app)
+    try:
+        yield problems
+    finally:
+        request_finished.disconnect(check, app)

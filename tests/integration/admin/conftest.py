@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, request_finished
+from flask import Flask
 from flask.testing import FlaskClient
 
 from civil.db import Database
-from civil.migrate import upgrade
 from civil.settings import Settings
 from service import create_app
-from tests.conftest import make_settings
-from tests.support.openapi_check import response_problem
+from tests.conftest import migrated
+from tests.support.openapi_check import schema_checked
 
 ADMIN_TOKEN = "admin-" + "x" * 40
 
@@ -38,29 +37,10 @@ class Backend:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    overrides: dict[str, Any] = {"admin_token": ADMIN_TOKEN}
-    if request.param == "postgresql":
-        overrides["database_url"] = request.getfixturevalue("pg_url")
-    settings = make_settings(tmp_path / "var", **overrides)
-    upgrade(settings)
-    db = Database(settings)
+    settings, db = migrated(request, tmp_path / "var", admin_token=ADMIN_TOKEN)
     app = create_app(settings)
-    problems: list[str] = []
-
-    def check(sender: Any, response: Any, **extra: Any) -> None:
-        if response.mimetype != "application/json":
-            return
-        from flask import request as current
-
-        problem = response_problem(
-            current.method, current.path, response.status_code, response.get_json(silent=True)
-        )
-        if problem:
-            problems.append(problem)
-
-    request_finished.connect(check, app)
-    yield Backend(settings, db, app, app.test_client())
-    request_finished.disconnect(check, app)
+    with schema_checked(app) as problems:
+        yield Backend(settings, db, app, app.test_client())
     db.engine.dispose()
     app.extensions["civil"]["db"].engine.dispose()
     assert not problems, "responses that break /openapi.json:\n" + "\n".join(problems)

@@ -216,6 +216,11 @@ def test_bad_bodies_are_refused_in_the_error_shape_and_nothing_is_stored(backend
     empty = moderation_request(body_html="   ")
     r = _send(backend, phase, empty)
     assert r.status_code == 422
+    limit = backend.settings.max_comment_chars
+    too_long = moderation_request(body_html="<p>" + "x" * limit + "</p>")
+    r = _send(backend, phase, too_long)
+    assert r.status_code == 422 and r.json["error"] == "comment_too_long"
+    assert r.json["details"] == {"length": limit + 7, "limit": limit}
     assert _comments(backend, creds.site_id) == [] and _queued(backend) == 0
 
 

@@ -1,10 +1,9 @@
 from pathlib import Path
 
 import pytest
-from flask import request_finished
 
 from service import create_app
-from tests.support.openapi_check import response_problem
+from tests.support.openapi_check import schema_checked
 
 
 @pytest.fixture
@@ -30,20 +29,6 @@ def queued(settings) -> list[Path]:
 @pytest.fixture(autouse=True)
 def _responses_match_the_document(app):
     """Every JSON answer a service test gets on a documented route must match its schema."""
-    problems: list[str] = []
-
-    def check(sender, response, **extra):
-        if response.mimetype != "application/json" or response.direct_passthrough:
-            return
-        from flask import request as current
-
-        problem = response_problem(
-            current.method, current.path, response.status_code, response.get_json(silent=True)
-        )
-        if problem:
-            problems.append(problem)
-
-    request_finished.connect(check, app)
-    yield
-    request_finished.disconnect(check, app)
+    with schema_checked(app) as problems:
+        yield
     assert not problems, "responses that break /openapi.json:\n" + "\n".join(problems)
