@@ -307,14 +307,7 @@ def score(jobs: list[Job], scorer: Scorer) -> list[dict[str, float]]:
     results = []
     for job, (scores, windows) in zip(jobs, detailed(texts), strict=True):
         if windows > 1:
-            job.notes.append(
-                Reason(
-                    "windowed",
-                    f"long comment scored in {windows} overlapping windows; each label is the max",
-                    "approve",
-                    {"windows": windows},
-                )
-            )
+            job.notes.append(_windowed_note(windows))
         results.append(scores)
     return results
 
