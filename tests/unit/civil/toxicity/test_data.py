@@ -162,3 +162,8 @@ def test_official_test_rows_are_always_test_and_other_rows_keep_their_split(shar
         assert keys(after, name) == keys(before, name) - wanted
     texts, _ = data.read_jigsaw_csv(after / "test_official.csv")
     assert {dedup_key(t) for t in texts} == wanted
+    # The unseen file is the test split as it was before the official rows moved in.
+    unseen, _ = data.read_jigsaw_csv(after / "test_jigsaw6_unseen.csv")
+    earlier, _ = data.read_jigsaw_csv(before / "test_jigsaw6.csv")
+    assert sorted(unseen) == sorted(earlier)
+    assert summary["test_jigsaw6_unseen_csv_rows"] == len(earlier)
