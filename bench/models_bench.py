@@ -4,7 +4,7 @@
     python bench/models_bench.py --procs 2 --models cascade,cascade-int8   # two cores
 
 Texts are real comments: the 753 held-out Jigsaw six-label rows written by
-`civil models prepare-data` (var/toxicity-data/test_jigsaw6.csv), else the whole test split,
+`civil models prepare-data` (var/toxicity-data/test_jigsaw6_unseen.csv), else the whole test split,
 else a small built-in set; `--texts short` uses only those of at most 300 characters (the
 length of a typical news-site comment).
 
@@ -43,9 +43,11 @@ def real_texts() -> tuple[str, list[str]]:
     from civil.toxicity.dataset import read_dataset
     from civil.toxicity.training.data import read_jigsaw_csv
 
-    jigsaw = DATA / "test_jigsaw6.csv"
-    if jigsaw.exists():
-        return jigsaw.name, read_jigsaw_csv(jigsaw)[0]
+    # The held-out rows every shipped model is clean on, else the whole six-label test file.
+    for name in ("test_jigsaw6_unseen.csv", "test_jigsaw6.csv"):
+        jigsaw = DATA / name
+        if jigsaw.exists():
+            return jigsaw.name, read_jigsaw_csv(jigsaw)[0]
     split = DATA / "test.jsonl"
     if split.exists():
         return split.name, list(read_dataset(split).texts)

@@ -75,6 +75,9 @@ class CascadeScorer:
     # transformer (0: the transformer's alone). The two members err differently; 0.4 was the
     # best mean AUC on the validation six-label rows (models/README.md).
     linear_weight: float = 0.0
+    # Long comments: only the sentences the linear model does not settle as clean go to the
+    # transformer (`sentences_to_read`); False sends every sentence.
+    screen_sentences: bool = True
 
     @property
     def name(self) -> str:
@@ -102,7 +105,9 @@ class CascadeScorer:
         long = [i for i in hard if results[i][1] > 1]
         w = self.linear_weight
         for index, (scores, windows) in zip(
-            short, self.slow.score_batch_detailed([texts[i] for i in short]), strict=True
+            short,
+            self.slow.score_batch_detailed([texts[i] for i in short]) if short else [],
+            strict=True,
         ):
             fast_scores = results[index][0]
             if w:
@@ -111,7 +116,7 @@ class CascadeScorer:
         pieces: list[str] = []
         owners: list[int] = []
         for index in long:
-            chunks = sentence_chunks(texts[index])
+            chunks = self.sentences_to_read(sentence_chunks(texts[index]))
             pieces += chunks
             owners += [index] * len(chunks)
         merged: dict[int, tuple[dict[str, float], int]] = {
@@ -129,6 +134,23 @@ class CascadeScorer:
             best, count = merged[index]
             results[index] = (best, max(count, owners.count(index)))
         return results
+
+    def sentences_to_read(self, chunks: list[str]) -> list[str]:
+        """The sentences of a long comment the transformer reads: those the linear model,
+        scoring each sentence alone, leaves inside some label's band (or above it).
+
+        A sentence the linear model scores clearly clean on every label is clean to the
+        transformer too, as a short comment would be; this is the cascade's rule applied to
+        each sentence instead of to the whole comment.
+        """
+        if not self.screen_sentences:
+            return chunks
+        scored = self.fast.score_batch(chunks)
+        return [
+            chunk
+            for chunk, scores in zip(chunks, scored, strict=True)
+            if any(scores[label] >= low for label, (low, _) in self.bands.items())
+        ]
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
         return [scores for scores, _ in self.score_batch_detailed(texts)]

@@ -63,8 +63,27 @@ def test_escalated_texts_blend_both_members_and_long_texts_take_the_max():
     assert scores["toxicity"] == pytest.approx(0.4 * 0.5 + 0.6 * 0.9)
     long_text = ("Calm news about the weather and the buses. " * 60).strip()
     long_fast = Fixed("linear", lambda t: 0.05, windows=7)
-    long_cascade = CascadeScorer(long_fast, slow, dict.fromkeys(TOXICITY_LABELS, (0.2, 0.8)), 0.4)
-    ((long_scores, windows),) = long_cascade.score_batch_detailed([long_text])
+    bands = dict.fromkeys(TOXICITY_LABELS, (0.2, 0.8))
+    every = CascadeScorer(long_fast, slow, bands, 0.4, screen_sentences=False)
+    ((long_scores, windows),) = every.score_batch_detailed([long_text])
     # Settled by the bands, yet escalated for its length: sentence chunks, max over members.
     assert long_scores["toxicity"] == pytest.approx(0.9) and windows >= 7
     assert all(len(chunk) <= 400 for chunk in slow.calls[-1]) and len(slow.calls[-1]) > 5
+
+
+def test_long_texts_send_only_unsettled_sentences_to_the_transformer():
+    rude = "And whoever wrote this is a complete and utter nitwit, frankly."
+    calm = "Calm news about the weather and the buses on the high street. "
+    long_text = calm * 20 + rude + " " + calm * 20
+    fast = Fixed("linear", lambda t: 0.5 if "nitwit" in t else 0.05, windows=7)
+    slow = Fixed("minilm", lambda t: 0.9 if "nitwit" in t else 0.3)
+    cascade = CascadeScorer(fast, slow, dict.fromkeys(TOXICITY_LABELS, (0.2, 0.8)), 0.4)
+    ((scores, windows),) = cascade.score_batch_detailed([long_text])
+    # The linear model screened every sentence; only the one it left unsettled was read.
+    assert len(slow.calls) == 1 and all("nitwit" in chunk for chunk in slow.calls[0])
+    assert len(slow.calls[0]) == 1
+    assert scores["toxicity"] == pytest.approx(0.9) and windows >= 7
+    # A long text the linear model settles as clean everywhere never reaches the transformer.
+    slow.calls.clear()
+    ((clean, _),) = cascade.score_batch_detailed([calm * 40])
+    assert slow.calls == [] and clean["toxicity"] == pytest.approx(0.05)
