@@ -118,6 +118,30 @@ def pg_usage(url: str | None) -> dict[str, float] | None:
     }
 
 
+def decision_latencies(env: dict[str, str], data_dir: Path, run_id: str) -> list[float]:
+    """Seconds from each of this run's comments being stored to its decision (from its row)."""
+    from datetime import datetime
+
+    from sqlalchemy import create_engine, text
+
+    def when(value: Any) -> datetime:
+        # SQLite hands the stored timestamps back as text.
+        return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+    url = env.get("CIVIL_DATABASE_URL") or f"sqlite:///{data_dir / 'civil.sqlite3'}"
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT received_at, decided_at FROM comments "
+                "WHERE external_id LIKE :prefix AND decided_at IS NOT NULL"
+            ),
+            {"prefix": f"{run_id}-%"},
+        ).all()
+    engine.dispose()
+    return [(when(decided) - when(received)).total_seconds() for received, decided in rows]
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -247,9 +271,21 @@ def start_service(
 
 
 def _post_all(
-    base: str, site: dict[str, str], texts: list[str], n: int, rate: float, run_id: str, out: Any
+    base: str,
+    site: dict[str, str],
+    texts: list[str],
+    n: int,
+    rate: float,
+    run_id: str,
+    out: Any,
+    wait_every: int = 0,
+    wait_s: float = 0.0,
 ) -> None:
-    """The load generator (its own process): post n comments open-loop; report each request."""
+    """The load generator (its own process): post n comments open-loop; report each request.
+
+    With ``wait_every`` K, every K-th comment asks ``?wait=wait_s`` (a site that shows the
+    decision at once): the contract answers 200 with the decision or 202 within that time.
+    """
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=64))
     headers = {"Authorization": f"Bearer {site['api_key']}"}
@@ -274,10 +310,14 @@ def _post_all(
             },
             "content": texts[i % len(texts)],
         }
+        waits = wait_every > 0 and i % wait_every == wait_every - 1
+        params = {"wait": f"{wait_s:g}"} if waits else None
         sent = time.time()
         t0 = time.perf_counter()
         try:
-            code = session.post(url, json=body, headers=headers, timeout=60).status_code
+            code = session.post(
+                url, json=body, headers=headers, params=params, timeout=60
+            ).status_code
         except requests.RequestException:
             code = 0
         return {
@@ -285,6 +325,7 @@ def _post_all(
             "status": code,
             "intake_s": time.perf_counter() - t0,
             "sent": sent,
+            "waited": waits,
         }
 
     with ThreadPoolExecutor(max_workers=64) as pool:
@@ -504,6 +545,13 @@ def main() -> None:
         "in for autovacuum where it is off",
     )
     parser.add_argument("--no-scorer-alone", action="store_true", help="skip the scorer-only pass")
+    parser.add_argument(
+        "--wait-every",
+        type=int,
+        default=0,
+        help="every K-th comment is posted with ?wait= (0: none); its answer time is reported",
+    )
+    parser.add_argument("--wait", type=float, default=5.0, help="seconds those comments ask for")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
 
@@ -523,7 +571,9 @@ def main() -> None:
             warm(ctx, base, site, texts[::-1], args.warmup, receiver, args.database_url)
         rate = 0.0 if args.burst else args.rate
         gen = ctx.Process(
-            target=_post_all, args=(base, site, texts, args.n, rate, run_id, out), daemon=True
+            target=_post_all,
+            args=(base, site, texts, args.n, rate, run_id, out, args.wait_every, args.wait),
+            daemon=True,
         )
         statements_before: dict[tuple[str, str], int] = {}
         if args.count_statements:
@@ -552,7 +602,9 @@ def main() -> None:
         latencies = [arrived[i] - r["sent"] for i, r in accepted.items() if i in arrived]
         span = (max(arrived.values()) - t0) if arrived else float("nan")
         pipeline_per_s = len(latencies) / span if arrived else 0.0
-        intake = [r["intake_s"] * 1000 for r in results]
+        intake = [r["intake_s"] * 1000 for r in results if not r["waited"]]
+        waiters = [r for r in results if r["waited"]]
+        decision_s = decision_latencies(env, tmp, run_id)
         alone = (
             {"model": args.model, "per_s": float("nan")}
             if args.no_scorer_alone
@@ -587,6 +639,11 @@ def main() -> None:
             "bad_signatures": receiver.bad_signatures,
             "webhook_ids_delivered_twice": sum(c > 1 for c in receiver.webhook_ids.values()),
             "intake_ms": {"p50": round(pct(intake, 50), 1), "p99": round(pct(intake, 99), 1)},
+            "decision_s": {
+                "p50": round(pct(decision_s, 50), 3),
+                "p95": round(pct(decision_s, 95), 3),
+                "p99": round(pct(decision_s, 99), 3),
+            },
             "called_back_s": {
                 "p50": round(pct(latencies, 50), 3),
                 "p99": round(pct(latencies, 99), 3),
@@ -601,6 +658,19 @@ def main() -> None:
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "cpus": os.cpu_count(),
         }
+        if waiters:
+            answered = [r["intake_s"] for r in waiters]
+            report["waiters"] = {
+                "asked_wait_s": args.wait,
+                "n": len(waiters),
+                "answered_200_decided": sum(r["status"] == 200 for r in waiters),
+                "answered_202_pending": sum(r["status"] == 202 for r in waiters),
+                "other_status": sum(r["status"] not in (200, 202) for r in waiters),
+                "answer_s_p50": round(pct(answered, 50), 3),
+                "answer_s_max": round(max(answered), 3),
+                # The contract: answered within the wait (1 s allowed for the request itself).
+                "answered_later_than_wait_plus_1s": sum(a > args.wait + 1 for a in answered),
+            }
         report["data_dir"] = str(tmp)
         if args.count_statements:
             report["statements_per_comment"] = statement_counts(
