@@ -231,6 +231,9 @@ def start_service(
         env["PYTHONPATH"] = os.pathsep.join(
             [str(ROOT / "bench" / "profile"), *filter(None, [env.get("PYTHONPATH")])]
         )
+    for setting in args.setting:
+        name, _, value = setting.partition("=")
+        env[name] = value
     if args.database_url:
         env["CIVIL_DATABASE_URL"] = args.database_url
     if args.broker_url:
@@ -552,6 +555,13 @@ def main() -> None:
         help="every K-th comment is posted with ?wait= (0: none); its answer time is reported",
     )
     parser.add_argument("--wait", type=float, default=5.0, help="seconds those comments ask for")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="CIVIL_NAME=VALUE",
+        help="a setting for the service under test (repeatable), e.g. CIVIL_WORKER_NICE=0",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
 

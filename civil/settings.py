@@ -63,6 +63,10 @@ class Settings:
     task_max_attempts: int = 5
     visibility_timeout: int = 3600
     score_batch_size: int = 32
+    # `civil run` starts its worker and scheduler this much nicer than the API (0-19; 0: the
+    # same priority): on the cores they share, a burst of scoring never queues the sites'
+    # POSTs behind it; the scoring still gets every cycle the API leaves.
+    worker_nice: int = 5
     torch_threads: int = 1
     worker_heartbeat_seconds: int = 10
     worker_stale_seconds: int = 60
@@ -137,6 +141,8 @@ class Settings:
                 f"CIVIL_AKISMET_DEADLINE_SECONDS must be between 0 and "
                 f"{MAX_AKISMET_DEADLINE_SECONDS:g}, not {self.akismet_deadline_seconds:g}"
             )
+        if not 0 <= self.worker_nice <= 19:
+            raise ValueError(f"CIVIL_WORKER_NICE must be between 0 and 19, not {self.worker_nice}")
         data_dir = Path(self.data_dir).resolve()
         db = self.database_url or f"sqlite:///{data_dir / 'civil.sqlite3'}"
         broker = self.broker_url or "filesystem://localhost/"

@@ -159,15 +159,21 @@ def say(message: str) -> None:
 class Child:
     """One supervised process: started, watched, restarted with backoff when it dies."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        self.name, self.command, self.env = name, command, env
+    def __init__(self, name: str, command: list[str], env: dict[str, str], nice: int = 0) -> None:
+        self.name, self.command, self.env, self.nice = name, command, env, nice
         self.proc: subprocess.Popen[bytes] | None = None
         self.started = 0.0
         self.failures = 0
         self.restart_at: float | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.command, env=self.env)  # noqa: S603
+        increment = self.nice
+        self.proc = subprocess.Popen(  # noqa: S603
+            self.command,
+            env=self.env,
+            # In the child, before it runs: its pool processes inherit the priority.
+            preexec_fn=(lambda: os.nice(increment)) if increment else None,
+        )
         self.started = time.monotonic()
         self.restart_at = None
 
@@ -221,7 +227,9 @@ def run_all(settings: Settings, *, host: str, port: int, web_workers: int, concu
     }
     if settings.log_format == "human":
         commands = for_terminal(commands)
-    children = [Child(name, command, env) for name, command in commands.items()]
+    # The API answers sites while the worker scores: the worker and scheduler yield to it.
+    nice = {"worker": settings.worker_nice, "beat": settings.worker_nice}
+    children = [Child(name, command, env, nice.get(name, 0)) for name, command in commands.items()]
     for child in children:
         child.start()
     base = local_url(host, port)

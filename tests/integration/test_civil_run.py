@@ -72,6 +72,12 @@ def child_pids(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
+def nice_of(pid: int) -> int:
+    # Field 19 of /proc/PID/stat (after the parenthesised command name, field 17 of the rest).
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
 def test_civil_run_restarts_a_dead_worker_and_the_api_stays_up(tmp_path, tiny_checkpoint):
     run = CivilRun(
         tmp_path, CIVIL_TOXICITY_MODEL=str(tiny_checkpoint), CIVIL_ALLOW_PRIVATE_CALLBACKS="1"
@@ -84,6 +90,10 @@ def test_civil_run_restarts_a_dead_worker_and_the_api_stays_up(tmp_path, tiny_ch
         line = next(x for x in log_path.read_text().splitlines() if "processes" in x)
         pids = dict(kv.split() for kv in line.split("processes", 1)[1].strip().split(", "))
         worker = int(pids["worker"])
+        # The worker and scheduler run nicer than the API (CIVIL_WORKER_NICE, default 5).
+        assert nice_of(worker) - nice_of(int(pids["api"])) == 5
+        assert nice_of(int(pids["beat"])) == nice_of(worker)
+        assert all(nice_of(pool) == nice_of(worker) for pool in child_pids(worker))
         # The worker's main process dies hard (as on a crash in its consumer); its pool with it.
         for pid in [worker, *child_pids(worker)]:
             os.kill(pid, signal.SIGKILL)

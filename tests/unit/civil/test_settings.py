@@ -23,3 +23,10 @@ def test_an_unbounded_akismet_deadline_is_refused(tmp_path: Path, value: str) ->
         Settings.from_env(
             {"CIVIL_DATA_DIR": str(tmp_path), "CIVIL_AKISMET_DEADLINE_SECONDS": value}
         )
+
+
+@pytest.mark.parametrize("value", ["-1", "20"])
+def test_a_worker_nice_outside_0_to_19_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ValueError, match="CIVIL_WORKER_NICE"):
+        Settings.from_env({"CIVIL_DATA_DIR": str(tmp_path), "CIVIL_WORKER_NICE": value})
+    assert Settings.from_env({"CIVIL_DATA_DIR": str(tmp_path)}).worker_nice == 5
