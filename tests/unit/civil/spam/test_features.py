@@ -124,9 +124,9 @@ def test_adversarial_long_comments_take_linear_time():
         ("<" * n, "text/html"),  # tag pattern, from each "<"
     ]
     for content, content_type in cases:
-        began = time.perf_counter()
+        began = time.process_time()
         extract(SpamInput(content, content_type))
-        assert time.perf_counter() - began < 1.0, content[:6]
+        assert time.process_time() - began < 1.0, content[:6]
 
 
 def test_evasions_still_found_after_the_linear_time_patterns():
