@@ -34,6 +34,10 @@ def database(request: pytest.FixtureRequest) -> Database:
     return db
 
 
+# A site's own reject threshold for plain toxicity: the default policy only holds it.
+REJECT_TOXIC = {"toxicity": 0.92}
+
+
 def new_site(db: Database, **policy: Any) -> str:
     # Texts repeat across these tests on purpose: the repeat rule is not what they test.
     policy.setdefault("repeat_window_minutes", 0)
@@ -159,7 +163,8 @@ def test_override_thresholds_are_validated(database) -> None:
 
 
 def test_earned_trust_needs_approvals_and_no_rejection(database) -> None:
-    site_id = new_site(database, trust_after_approved=2)
+    # This site auto-rejects plain toxicity (the default only holds it).
+    site_id = new_site(database, trust_after_approved=2, thresholds=REJECT_TOXIC)
     for _ in range(2):
         assert post(database, site_id, "Good point", author=author("ann")).status == "approved"
     trusted = post(database, site_id, "a stupid plan", author=author("ann"))
@@ -173,7 +178,9 @@ def test_earned_trust_needs_approvals_and_no_rejection(database) -> None:
 
 
 def test_new_authors_first_comments_and_rejection_rate(database) -> None:
-    site_id = new_site(database, premoderate_first=2, rejection_rate_limit=0.5)
+    site_id = new_site(
+        database, premoderate_first=2, rejection_rate_limit=0.5, thresholds=REJECT_TOXIC
+    )
     first = post(database, site_id, "Hello", author=author("new"))
     assert first.status == "held" and "author_new" in codes(first)
     assert post(database, site_id, "Hello", author=author("new")).status == "held"
