@@ -16,11 +16,12 @@ SEVERITY: dict[str, int] = {"approve": 0, "hold": 1, "reject": 2}
 STATUS_OF: dict[str, str] = {"approve": "approved", "hold": "held", "reject": "rejected"}
 
 # Auto-reject only at high confidence of severe harm; ordinary incivility (toxicity, insult,
-# obscene) has no reject threshold and is held for a moderator. The values are where the
-# default model's rejections were measured precise on held-out rows (models/README.md,
-# "Default policy"). A site's stored thresholds are kept as stored (see Policy.from_dict).
+# obscene) has no reject threshold and is held for a moderator. 0.80 is where the default
+# model's rejections were precise on held-out rows (models/README.md, "The default policy"):
+# severe toxicity at 0.60 rejected profane insults annotators did not call severe. A site's
+# stored thresholds are kept as stored (see Policy.from_dict).
 DEFAULT_REJECT = {
-    "severe_toxicity": 0.60,
+    "severe_toxicity": 0.80,
     "threat": 0.80,
     "identity_attack": 0.80,
 }

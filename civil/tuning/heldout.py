@@ -22,7 +22,9 @@ from civil.scoring import TOXICITY_LABELS, Scorer
 Labels = dict[str, Sequence[int | None]]
 BATCH = 256
 # Reject thresholds the sweep reports precision at.
-SWEEP = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99)
+SWEEP = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99)
+# The labels the default policy auto-rejects: severe harm, not ordinary incivility.
+SEVERE_HARM = ("severe_toxicity", "threat", "identity_attack")
 
 
 @dataclass(frozen=True)
@@ -97,33 +99,37 @@ def outcome_table(decisions: Sequence[Decision], labels: Labels) -> dict[str, An
     }
 
 
+def _precision(rows: Sequence[int], verdict: Any) -> float | None:
+    known = [v for v in (verdict(i) for i in rows) if v is not None]
+    return round(sum(known) / len(known), 3) if known else None
+
+
 def reject_sweep(
     rows: Sequence[Scored], labels: Labels, thresholds: Sequence[float] = SWEEP
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per label and threshold: rows at or above it, and how many are that label / any toxic.
+    """Per label and threshold: the rows at or above it and how precise a reject there is.
 
-    ``label_precision`` counts rows whose label is known; ``toxic_precision`` rows whose
-    toxicity (any label) is known. None where no row reaches the threshold.
+    Precision counts the flagged rows whose answer is known: ``label_precision`` that the
+    row is positive for this label, ``severe_precision`` for any severe-harm label
+    (severe toxicity, threat, identity attack), ``toxic_precision`` for any label at all.
+    None where no flagged row has a known answer.
     """
     scores = [row.scores for row in rows]
+    severe = {k: v for k, v in labels.items() if k in SEVERE_HARM}
     out: dict[str, list[dict[str, Any]]] = {}
     for label in TOXICITY_LABELS:
-        column = labels.get(label)
+        column = labels.get(label, [None] * len(scores))
         points = []
         for threshold in thresholds:
             above = [i for i, s in enumerate(scores) if s.get(label, 0.0) >= threshold]
-            known = [i for i in above if column is not None and column[i] is not None]
-            verdicts = [v for v in (_is_toxic(labels, i) for i in above) if v is not None]
-            hits = sum(1 for i in known if column is not None and column[i] == 1)
             points.append(
                 {
                     "threshold": threshold,
                     "flagged": len(above),
-                    "label_positive": hits,
-                    "label_precision": round(hits / len(known), 3) if known else None,
-                    "toxic_precision": round(sum(verdicts) / len(verdicts), 3)
-                    if verdicts
-                    else None,
+                    "label_positive": sum(1 for i in above if column[i] == 1),
+                    "label_precision": _precision(above, column.__getitem__),
+                    "severe_precision": _precision(above, lambda i: _is_toxic(severe, i)),
+                    "toxic_precision": _precision(above, lambda i: _is_toxic(labels, i)),
                 }
             )
         out[label] = points

@@ -103,11 +103,14 @@ def test_policies_compare_on_the_same_scores_and_the_sweep_gives_precision(invok
         "flagged": 2,
         "label_positive": 1,
         "label_precision": 0.5,
+        "severe_precision": 0.5,
         "toxic_precision": 0.5,
     }
     assert threat[0.97]["flagged"] == 0 and threat[0.97]["label_precision"] is None
     insult = {p["threshold"]: p for p in out["reject_sweep"]["insult"]}
     assert insult[0.95]["label_precision"] == 1.0 and insult[0.95]["flagged"] == 2
+    # Insults are toxic but not severe harm: a reject there would be precise for the label only.
+    assert (insult[0.95]["toxic_precision"], insult[0.95]["severe_precision"]) == (1.0, 0.0)
 
 
 def test_decisions_read_a_prepared_split_with_unknown_labels(invoke, tmp_path):
