@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli.common import load_settings, open_database, print_json
+from cli.common import fail, load_settings, open_database, print_json
 
 
 @click.group("models")
@@ -112,27 +112,117 @@ def models_bias(spec: str | None, data_root: Path | None) -> None:
     print_json(bias_report(scorer, bias_sets))
 
 
+POLICY_HELP = (
+    "a site policy as JSON, merged over the defaults as a site's is "
+    '(e.g. \'{"thresholds": {"insult": 0.92}}\'); default: the default policy'
+)
+
+
+def parse_policy(text: str | None) -> Any:
+    """A Policy from ``--policy`` JSON, checked as a site's policy is (None: the defaults)."""
+    import json
+
+    from civil.decision.policy import Policy
+    from civil.errors import InvalidInput
+    from civil.tuning.versions import validate_policy
+
+    if text is None:
+        return Policy()
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--policy") from exc
+    if not isinstance(data, dict):
+        raise click.BadParameter("a JSON object of policy settings", param_hint="--policy")
+    try:
+        return Policy.from_dict(validate_policy(data))
+    except InvalidInput as exc:
+        fail(exc)  # the one error shape on stderr, exit 2
+        raise
+
+
 @group.command("check")
 @click.option("--model", "spec", default=None, help="default: CIVIL_TOXICITY_MODEL")
 @click.option("--limit", type=int, default=None, help="a bounded, evenly spread subset")
 @click.option("--failures", is_flag=True, help="also print up to five failed cases each")
-def models_check(spec: str | None, limit: int | None, failures: bool) -> None:
+@click.option("--policy", "policy_json", default=None, help=POLICY_HELP)
+def models_check(
+    spec: str | None, limit: int | None, failures: bool, policy_json: str | None
+) -> None:
     """The functional suite: held-or-rejected / approved rates per functionality.
 
     Threats, identity attacks, insults plain, evaded and buried in long text should be held or
     rejected; benign identity mentions, negated hate and counter-speech approved. Cases go
-    through the scorer and the default policy as a comment does.
+    through the scorer and the default policy (or ``--policy``) as a comment does.
     """
     from civil.toxicity.loader import load_scorer
     from civil.toxicity.training.functional import run
 
+    policy = parse_policy(policy_json)
     settings = load_settings()
     scorer = load_scorer(spec or settings.toxicity_model, settings.model_dir)
-    report = run(scorer, limit=limit)
+    report = run(scorer, policy, limit=limit)
     if not failures:
         for row in report.values():
             row.pop("examples_failed")
     print_json({"model": scorer.name, "functionalities": report})
+
+
+def read_labelled(path: Path) -> tuple[list[str], dict[str, list[int | None]]]:
+    """Texts and labels (0, 1, None) from a Jigsaw-format CSV or a prepare-data JSONL split."""
+    from civil.scoring import TOXICITY_LABELS
+    from civil.toxicity.training.data import read_jigsaw_csv, read_jsonl
+
+    if path.suffix == ".jsonl":
+        rows = read_jsonl(path)
+        return [r.text for r in rows], {lb: [r.labels[lb] for r in rows] for lb in TOXICITY_LABELS}
+    texts, columns = read_jigsaw_csv(path)
+    return texts, {label: [int(v) for v in column] for label, column in columns.items()}
+
+
+@group.command("decisions")
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="labelled rows: a Jigsaw-format CSV or a prepare-data split (.jsonl)",
+)
+@click.option("--model", "spec", default=None, help="default: CIVIL_TOXICITY_MODEL")
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    help=POLICY_HELP + "; repeat to compare policies on the same scores",
+)
+@click.option("--sweep", is_flag=True, help="also each label's reject precision by threshold")
+def models_decisions(
+    data_path: Path, spec: str | None, policies: tuple[str, ...], sweep: bool
+) -> None:
+    """How a policy decides labelled rows: toxic and clean rows rejected, held, approved.
+
+    A row is toxic when any of its known labels is 1, clean when all are 0. Rows go through
+    the scorer (language routing included) and the policy as a comment does.
+    """
+    from civil.toxicity.loader import load_scorer
+    from civil.tuning.heldout import decide_rows, outcome_table, reject_sweep, score_rows
+
+    chosen = [(text, parse_policy(text)) for text in policies] or [(None, parse_policy(None))]
+    texts, labels = read_labelled(data_path)
+    settings = load_settings()
+    scorer = load_scorer(spec or settings.toxicity_model, settings.model_dir)
+    rows = score_rows(scorer, texts)
+    report: dict[str, Any] = {"model": scorer.name, "data": str(data_path), "rows": len(texts)}
+    report["policies"] = [
+        {
+            "policy": text or "default",
+            "outcomes": outcome_table(decide_rows(rows, policy, scorer.name), labels),
+        }
+        for text, policy in chosen
+    ]
+    if sweep:
+        report["reject_sweep"] = reject_sweep(rows, labels)
+    print_json(report)
 
 
 @group.command("train-spam")

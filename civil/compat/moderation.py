@@ -1,7 +1,9 @@
 """OpenAI's moderation shape (`/v1/moderations`) over Civil's six toxicity labels.
 
 A category's score is the smallest of the Civil labels it needs (a fuzzy AND), and it is
-flagged when every one of those labels reaches the site's reject threshold. Categories no
+true when every one of those labels reaches the site's reject threshold, or, for a label the
+site never auto-rejects (by default `insult`: ordinary incivility is held, not rejected), its
+hold threshold. Categories no
 Civil model measures (sexual*, self-harm*, illicit*, violence/graphic) are always 0 and
 false, and their `category_applied_input_types` list is empty to say so. `flagged` is true
 when Civil itself would not publish the text as it stands: any of the six labels at its hold
@@ -94,13 +96,16 @@ def moderation_result(
     scores: dict[str, float], reject: dict[str, float], hold: dict[str, float] | None = None
 ) -> dict[str, Any]:
     """One `results[]` entry from Civil's label scores and the site's reject/hold thresholds."""
+    hold = hold or {}
     categories, category_scores, applied = {}, {}, {}
     for category, labels in CATEGORY_SOURCES.items():
         value = min((scores[label] for label in labels), default=0.0)
-        categories[category] = bool(labels) and all(scores[lb] >= reject[lb] for lb in labels)
+        categories[category] = bool(labels) and all(
+            _reaches(scores[lb], reject.get(lb, hold.get(lb))) for lb in labels
+        )
         category_scores[category] = round(float(value), 6)
         applied[category] = ["text"] if labels else []
-    limits = [*reject.items(), *(hold or {}).items()]
+    limits = [*reject.items(), *hold.items()]
     flagged = any(scores[label] >= limit for label, limit in limits if label in scores)
     return {
         "flagged": flagged,
@@ -108,6 +113,10 @@ def moderation_result(
         "category_scores": category_scores,
         "category_applied_input_types": applied,
     }
+
+
+def _reaches(score: float, limit: float | None) -> bool:
+    return limit is not None and score >= limit
 
 
 def moderation_response(model: str, results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -300,17 +300,26 @@ def test_openai_sdk_moderations_against_civil(
     creds = stack.site()
     client = openai.OpenAI(api_key=creds.api_key, base_url=f"{live.url}/v1", max_retries=0)
     threat = "I will find you and kill you, you worthless idiot."
-    answer = client.moderations.create(model="civil", input=[threat, KIND])
-    assert answer.model.startswith("civil:") and len(answer.results) == 2
-    rude, kind = answer.results
-    scores = linear.score_batch([threat, KIND])
+    insult = "What a moron you are."
+    answer = client.moderations.create(model="civil", input=[threat, KIND, insult])
+    assert answer.model.startswith("civil:") and len(answer.results) == 3
+    rude, kind, held = answer.results
+    scores = linear.score_batch([threat, KIND, insult])
     assert rude.category_scores.harassment == pytest.approx(scores[0]["insult"], abs=1e-6)
     assert rude.category_scores.violence == pytest.approx(scores[0]["threat"], abs=1e-6)
-    assert rude.categories.harassment == (scores[0]["insult"] >= DEFAULT_REJECT["insult"])
+    # The default policy auto-rejects threats but only holds insults: harassment is true at
+    # insult's hold threshold, violence at threat's reject threshold.
+    assert "insult" not in DEFAULT_REJECT
+    assert rude.categories.harassment == (scores[0]["insult"] >= DEFAULT_HOLD["insult"])
+    assert rude.categories.violence == (scores[0]["threat"] >= DEFAULT_REJECT["threat"])
     assert rude.flagged == any(
-        scores[0][k] >= min(v, DEFAULT_HOLD[k]) for k, v in DEFAULT_REJECT.items()
+        scores[0][k] >= min(DEFAULT_REJECT.get(k, 1.0), v) for k, v in DEFAULT_HOLD.items()
     )
     assert rude.flagged and not kind.flagged
+    # An insult the default policy would hold for a moderator, not reject, is still flagged.
+    assert DEFAULT_HOLD["insult"] <= scores[2]["insult"]
+    assert all(scores[2][k] < v for k, v in DEFAULT_REJECT.items())
+    assert held.flagged and held.categories.harassment
     assert kind.category_scores.sexual == 0.0 and kind.categories.self_harm is False
 
     single = client.moderations.create(input=KIND)

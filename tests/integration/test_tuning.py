@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from civil.comments import submit_comment
 from civil.db import Database
 from civil.decision import pipeline
-from civil.decision.policy import Policy
+from civil.decision.policy import DEFAULT_REJECT, Policy
 from civil.models import Article, AuditEntry, Comment, Event, PolicyVersion, ShadowDecision, Site
 from civil.moderation import actions
 from civil.moderation.accounts import Identity
@@ -32,6 +32,19 @@ def database(request: pytest.FixtureRequest) -> Database:
         return request.getfixturevalue("db")
     _, db = request.getfixturevalue("pg_db")
     return db
+
+
+# A site's own reject threshold for plain toxicity: the default policy only holds it.
+REJECT_TOXIC = {"toxicity": 0.92}
+# The reject thresholds sites were created with before the default narrowed to severe harm.
+EARLIER_REJECT = {
+    "toxicity": 0.92,
+    "severe_toxicity": 0.6,
+    "obscene": 0.95,
+    "threat": 0.8,
+    "insult": 0.92,
+    "identity_attack": 0.8,
+}
 
 
 def new_site(db: Database, **policy: Any) -> str:
@@ -115,6 +128,39 @@ def test_each_change_is_a_version_with_who_why_diff_and_decisions_name_it(databa
         assert audit.after["policy_version"] == 2 and audit.note == "fewer holds for mild words"
 
 
+def test_sites_keep_stored_thresholds_and_take_todays_defaults_only_where_none_stored(
+    database,
+) -> None:
+    # A site created before the default stopped auto-rejecting plain toxicity stored that
+    # default with the rest of its policy: it keeps rejecting until it chooses otherwise.
+    earlier = new_site(database, thresholds=EARLIER_REJECT)
+    today = new_site(database)
+    with database.session() as session:
+        assert session.get(Site, earlier).policy["thresholds"] == EARLIER_REJECT
+        assert session.get(Site, today).policy["thresholds"] == DEFAULT_REJECT
+    kept = post(database, earlier, "you idiot")
+    assert kept.status == "rejected" and codes(kept) == ["toxic"]
+    held = post(database, today, "you idiot")
+    assert held.status == "held" and codes(held) == ["toxic"]
+    assert held.decision["reasons"][0]["action"] == "hold"
+    # Resetting the map moves the earlier site to today's defaults, as one audited version.
+    change(database, earlier, thresholds={})
+    with database.session() as session:
+        latest = policy_history(session, earlier)[0]
+    assert latest.diff == {
+        f"thresholds.{label}": {"from": value, "to": DEFAULT_REJECT.get(label)}
+        for label, value in EARLIER_REJECT.items()
+        if DEFAULT_REJECT.get(label) != value
+    }
+    assert latest.diff["thresholds.insult"] == {"from": 0.92, "to": None}
+    assert post(database, earlier, "you idiot again").status == "held"
+    # A site row that stored no thresholds at all reads today's defaults.
+    with database.session() as session:
+        site = session.get(Site, today)
+        site.policy = {k: v for k, v in site.policy.items() if k != "thresholds"}
+    assert post(database, today, "you idiot, really").status == "held"
+
+
 # --- per-article and per-section policy ----------------------------------------------------------
 
 
@@ -159,7 +205,8 @@ def test_override_thresholds_are_validated(database) -> None:
 
 
 def test_earned_trust_needs_approvals_and_no_rejection(database) -> None:
-    site_id = new_site(database, trust_after_approved=2)
+    # This site auto-rejects plain toxicity (the default only holds it).
+    site_id = new_site(database, trust_after_approved=2, thresholds=REJECT_TOXIC)
     for _ in range(2):
         assert post(database, site_id, "Good point", author=author("ann")).status == "approved"
     trusted = post(database, site_id, "a stupid plan", author=author("ann"))
@@ -173,7 +220,9 @@ def test_earned_trust_needs_approvals_and_no_rejection(database) -> None:
 
 
 def test_new_authors_first_comments_and_rejection_rate(database) -> None:
-    site_id = new_site(database, premoderate_first=2, rejection_rate_limit=0.5)
+    site_id = new_site(
+        database, premoderate_first=2, rejection_rate_limit=0.5, thresholds=REJECT_TOXIC
+    )
     first = post(database, site_id, "Hello", author=author("new"))
     assert first.status == "held" and "author_new" in codes(first)
     assert post(database, site_id, "Hello", author=author("new")).status == "held"

@@ -8,6 +8,7 @@ from civil.comments import submit_comment
 from civil.db import Database
 from civil.decision import pipeline
 from civil.decision.policy import Policy, Reason, decide
+from civil.models import Site
 from civil.moderation.accounts import create_moderator
 from civil.schema import CommentIn
 from civil.scoring import TOXICITY_LABELS
@@ -23,10 +24,13 @@ def decided_comment(
     spans: list[list[int]] | None = None,
     **body: Any,
 ) -> int:
-    """Submit a comment and record the decision the policy makes for these scores."""
+    """Submit a comment and record the decision the site's policy makes for these scores."""
     submitted = submit_comment(db, site_id, CommentIn.model_validate(comment_body(**body)))
     scores = dict.fromkeys(TOXICITY_LABELS, 0.01) | {"toxicity": toxicity}
-    decision = decide(Policy(), toxicity=scores, spam=spam, rule_hits=hits or [], model="test")
+    with db.session() as session:
+        site = session.get(Site, site_id)
+        policy = Policy.from_dict(site.policy if site else None)
+    decision = decide(policy, toxicity=scores, spam=spam, rule_hits=hits or [], model="test")
     for reason in decision.reasons:
         if reason.code.startswith("toxic") and spans is not None:
             reason.extra["spans"] = spans

@@ -68,3 +68,24 @@ class StricterKeywordScorer(KeywordScorer):
 
     name = "test:keyword-strict"
     words = (("idiot", 0.97), ("stupid", 0.7), ("silly", 0.75))
+
+
+class HarmWordScorer:
+    """Per-label scores from words: insults score toxicity/insult 0.97, "kill" threat 0.95."""
+
+    name = "test:harm-words"
+    words: tuple[tuple[str, dict[str, float]], ...] = (
+        ("idiot", {"toxicity": 0.97, "insult": 0.97}),
+        ("moron", {"toxicity": 0.97, "insult": 0.97}),
+        ("kill", {"toxicity": 0.9, "threat": 0.95}),
+    )
+
+    def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        out = []
+        for text in texts:
+            scores = dict.fromkeys(TOXICITY_LABELS, 0.02)
+            for word, hits in self.words:
+                if word in text.lower():
+                    scores |= hits
+            out.append(scores)
+        return out

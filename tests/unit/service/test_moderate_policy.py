@@ -54,7 +54,12 @@ def test_another_sites_policy_pages_are_not_found(web, db, site):  # noqa: F811
     log_in(web, "m@example.org")
     for page in ("policy", "calibration", "shadow"):
         assert web.get(f"/moderate/sites/{other.site_id}/{page}").status_code == 404
-    assert web.get(f"/moderate/sites/{site.site_id}/calibration").status_code == 200
+    calibration = web.get(f"/moderate/sites/{site.site_id}/calibration")
+    assert calibration.status_code == 200
+    # The default policy: toxicity holds at 0.6 and has no reject threshold; threats reject.
+    page = calibration.get_data(as_text=True)
+    assert "Today: hold at 0.6, reject at no score (held only)." in page
+    assert "Today: hold at 0.4, reject at 0.8." in page
     assert "no shadow candidate" in web.get(f"/moderate/sites/{site.site_id}/shadow").get_data(
         as_text=True
     )

@@ -11,7 +11,7 @@ from civil.compat.moderation import (
     moderation_result,
     parse_inputs,
 )
-from civil.decision.policy import DEFAULT_REJECT
+from civil.decision.policy import DEFAULT_HOLD, DEFAULT_REJECT
 from civil.scoring import TOXICITY_LABELS
 
 
@@ -50,9 +50,10 @@ def test_bad_inputs_are_openai_errors(body):
 
 def test_categories_follow_their_civil_labels_and_the_site_thresholds():
     scores = dict.fromkeys(TOXICITY_LABELS, 0.1) | {"insult": 0.95, "threat": 0.5}
-    result = moderation_result(scores, DEFAULT_REJECT)
+    site = {**DEFAULT_REJECT, "insult": 0.92}
+    result = moderation_result(scores, site, DEFAULT_HOLD)
     assert result["category_scores"]["harassment"] == 0.95
-    assert result["categories"]["harassment"] is True  # 0.95 >= insult's 0.92
+    assert result["categories"]["harassment"] is True  # 0.95 >= the site's insult reject 0.92
     # harassment/threatening needs both insult and threat: its score is the smaller one.
     assert result["category_scores"]["harassment/threatening"] == 0.5
     assert result["categories"]["harassment/threatening"] is False
@@ -64,8 +65,24 @@ def test_categories_follow_their_civil_labels_and_the_site_thresholds():
     assert set(result["categories"]) == set(CATEGORY_SOURCES)
 
 
+def test_a_label_with_no_reject_threshold_makes_its_category_at_the_hold_threshold():
+    # The default policy never auto-rejects insults: harassment follows insult's hold.
+    assert "insult" not in DEFAULT_REJECT
+    held = dict.fromkeys(TOXICITY_LABELS, 0.0) | {"insult": DEFAULT_HOLD["insult"]}
+    result = moderation_result(held, DEFAULT_REJECT, DEFAULT_HOLD)
+    assert result["flagged"] is True and result["categories"]["harassment"] is True
+    below = held | {"insult": DEFAULT_HOLD["insult"] - 0.01}
+    result = moderation_result(below, DEFAULT_REJECT, DEFAULT_HOLD)
+    assert result["flagged"] is False and result["categories"]["harassment"] is False
+    # A site that rejects insults at 0.92 makes harassment only there (flagged from its hold).
+    strict = moderation_result(held, {**DEFAULT_REJECT, "insult": 0.92}, DEFAULT_HOLD)
+    assert strict["flagged"] is True and strict["categories"]["harassment"] is False
+    # No threshold at all for a label: its category is never true.
+    assert moderation_result(held, {}, {})["categories"]["harassment"] is False
+
+
 def test_unmeasured_categories_are_zero_and_say_so():
-    result = moderation_result(dict.fromkeys(TOXICITY_LABELS, 0.99), DEFAULT_REJECT)
+    result = moderation_result(dict.fromkeys(TOXICITY_LABELS, 0.99), DEFAULT_REJECT, DEFAULT_HOLD)
     for category, labels in CATEGORY_SOURCES.items():
         if not labels:
             assert result["category_scores"][category] == 0.0
@@ -73,14 +90,17 @@ def test_unmeasured_categories_are_zero_and_say_so():
             assert result["category_applied_input_types"][category] == []
 
 
-def test_flagged_tracks_any_reject_threshold_even_without_a_category():
+def test_flagged_tracks_any_hold_or_reject_threshold_even_without_a_category():
     profane = dict.fromkeys(TOXICITY_LABELS, 0.0) | {"obscene": 0.97}
-    result = moderation_result(profane, DEFAULT_REJECT)
+    result = moderation_result(profane, DEFAULT_REJECT, DEFAULT_HOLD)
     assert result["flagged"] is True and not any(result["categories"].values())
+    # Reject thresholds alone flag too (a caller passing no hold map).
+    assert moderation_result(profane, {"obscene": 0.95})["flagged"] is True
+    assert moderation_result(profane, DEFAULT_REJECT)["flagged"] is False
     # A stricter site flags lower scores.
-    mild = dict.fromkeys(TOXICITY_LABELS, 0.3)
-    assert moderation_result(mild, DEFAULT_REJECT)["flagged"] is False
-    assert moderation_result(mild, dict.fromkeys(TOXICITY_LABELS, 0.25))["flagged"] is True
+    mild = dict.fromkeys(TOXICITY_LABELS, 0.2)
+    assert moderation_result(mild, DEFAULT_REJECT, DEFAULT_HOLD)["flagged"] is False
+    assert moderation_result(mild, dict.fromkeys(TOXICITY_LABELS, 0.15))["flagged"] is True
 
 
 def test_response_envelope():

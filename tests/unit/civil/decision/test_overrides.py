@@ -47,8 +47,18 @@ def test_standing_rules() -> None:
 def test_earned_trust_skips_holds_but_not_rejects() -> None:
     [trust] = standing_hits(Policy(trust_after_approved=1), RuleFacts(author_approved=1))
     held = decide(Policy(), toxicity={"toxicity": 0.7}, spam=0.0, rule_hits=[trust], model="m")
-    rejected = decide(Policy(), toxicity={"toxicity": 0.99}, spam=0.0, rule_hits=[trust], model="m")
+    rejected = decide(Policy(), toxicity={"threat": 0.99}, spam=0.0, rule_hits=[trust], model="m")
     assert (held.action, rejected.action) == ("approve", "reject")
+    # By default plain toxicity only holds, so trust publishes it; a site's reject threshold
+    # still rejects it.
+    strict = Policy.from_dict({"thresholds": {"toxicity": 0.92}})
+    rude = {"toxicity": 0.99}
+    assert decide(Policy(), toxicity=rude, spam=0.0, rule_hits=[trust], model="m").action == (
+        "approve"
+    )
+    assert decide(strict, toxicity=rude, spam=0.0, rule_hits=[trust], model="m").action == (
+        "reject"
+    )
 
 
 def test_policy_diff_names_each_changed_key() -> None:

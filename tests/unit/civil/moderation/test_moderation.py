@@ -281,7 +281,7 @@ def test_author_standing_changes_later_automatic_decisions(
 
 def test_trusted_author_still_rejected_at_reject_thresholds() -> None:
     hits = [Reason("author_trusted", "trusted", "approve")]
-    decision = decide(Policy(), toxicity={"toxicity": 0.99}, spam=0.0, rule_hits=hits, model="t")
+    decision = decide(Policy(), toxicity={"threat": 0.99}, spam=0.0, rule_hits=hits, model="t")
     assert decision.action == "reject"
     pre = decide(Policy(mode="pre"), toxicity={}, spam=0.0, rule_hits=hits, model="t")
     assert pre.action == "approve"
