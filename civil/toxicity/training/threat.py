@@ -111,7 +111,14 @@ def _sentence_around(text: str, start: int, end: int) -> str:
 
 
 def threat_span_rows(root: Path) -> list[Row]:
-    """Sentences of toxic-spans posts as threat examples, the threat read at sentence level.
+    """Sentences of toxic-spans posts as threat examples (see ``threat_span_examples``)."""
+    return [row for row, _ in threat_span_examples(root)]
+
+
+def threat_span_examples(root: Path) -> list[tuple[Row, str]]:
+    """Sentences of toxic-spans posts as threat examples, each with its post's ``comment_id``.
+
+    The threat is read at sentence level.
 
     A post's typed spans say where its threat is: the sentence holding a ``Threat`` span that
     at least two of the post's annotators marked (overlapping) is a threat positive
@@ -134,7 +141,7 @@ def threat_span_rows(root: Path) -> list[Row]:
             typed.add(cid)
             if r["type"] == "Threat":
                 threats.setdefault(cid, []).append((int(r["start"]), int(r["end"])))
-    positives: dict[str, Row] = {}
+    positives: dict[str, tuple[Row, str]] = {}
     for cid, spans in threats.items():
         text = texts[cid]
         for i, (start, end) in enumerate(spans):
@@ -142,15 +149,14 @@ def threat_span_rows(root: Path) -> list[Row]:
             sentence = _sentence_around(text, start, end)
             if agreed and 8 <= len(sentence) <= 400:
                 row = Row(sentence, empty_labels(threat=1, toxicity=1), "toxic-spans-threat")
-                positives[dedup_key(sentence)] = row
-    negatives: dict[str, Row] = {}
+                positives[dedup_key(sentence)] = (row, cid)
+    negatives: dict[str, tuple[Row, str]] = {}
     for cid in sorted(typed - set(threats)):
         for match in _SENTENCE.finditer(texts[cid]):
             sentence = match.group().strip()
             if 20 <= len(sentence) <= 400:
-                negatives[dedup_key(sentence)] = Row(
-                    sentence, empty_labels(threat=0), "toxic-spans-threat"
-                )
+                row = Row(sentence, empty_labels(threat=0), "toxic-spans-threat")
+                negatives[dedup_key(sentence)] = (row, cid)
     wanted = SPAN_NEGATIVES_PER_POSITIVE * len(positives)
     picked = sorted(k for k in negatives if k not in positives)[:wanted]
     return list(positives.values()) + [negatives[k] for k in picked]
