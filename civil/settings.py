@@ -58,6 +58,11 @@ class Settings:
     delivery_retry_hours: float = 25.0
     delivery_backoff_base_seconds: float = 5.0
     delivery_backoff_max_seconds: float = 3600.0
+    # A site's delivery pass (one worker task) sends its due callbacks over one kept-alive
+    # connection, claiming this many at a time, and starts no new one after this many seconds
+    # (it then queues its continuation behind the other sites' passes).
+    delivery_pass_size: int = 50
+    delivery_pass_seconds: float = 5.0
     task_soft_time_limit: int = 60
     task_hard_time_limit: int = 90
     task_max_attempts: int = 5
@@ -136,6 +141,11 @@ class Settings:
             raise ValueError(
                 f"CIVIL_AKISMET_DEADLINE_SECONDS must be between 0 and "
                 f"{MAX_AKISMET_DEADLINE_SECONDS:g}, not {self.akismet_deadline_seconds:g}"
+            )
+        if self.delivery_pass_size < 1 or self.delivery_pass_seconds <= 0:
+            raise ValueError(
+                "CIVIL_DELIVERY_PASS_SIZE must be at least 1 and CIVIL_DELIVERY_PASS_SECONDS "
+                f"above 0, not {self.delivery_pass_size} and {self.delivery_pass_seconds:g}"
             )
         data_dir = Path(self.data_dir).resolve()
         db = self.database_url or f"sqlite:///{data_dir / 'civil.sqlite3'}"

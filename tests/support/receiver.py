@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -33,6 +35,11 @@ class Receiver:
     port: int = 0  # 0: any free port; a fixed one lets a stopped receiver come back on it
     host: str = "127.0.0.1"  # the cluster tests listen on the hosts' bridge address
     delay: float = 0.0  # seconds before answering: keeps deliveries in flight
+    # TCP connections accepted so far (HTTP/1.1 keep-alive: a sender that reuses its
+    # connection opens one for many callbacks) and the ones still open.
+    connections: int = 0
+    open_sockets: set[Any] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def url(self) -> str:
@@ -44,6 +51,19 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real endpoint would
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver.lock:
+                    receiver.connections += 1
+                    receiver.open_sockets.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver.lock:
+                    receiver.open_sockets.discard(self.connection)
+                super().finish()
+
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -55,11 +75,12 @@ class Receiver:
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 status, extra = receiver.script.popleft() if receiver.script else (204, {})
-                receiver.received.append(
-                    Received(
-                        headers.get("webhook-id", ""), json.loads(raw), verified, headers, status
+                with receiver.lock:
+                    receiver.received.append(
+                        Received(
+                            headers.get("webhook-id", ""), json.loads(raw), verified, headers, status
+                        )
                     )
-                )
                 self.send_response(status)
                 for key, value in extra.items():
                     self.send_header(key, value)
@@ -75,9 +96,14 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        """Stop listening and drop the kept-alive connections: a stopped endpoint is down."""
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+            with self.lock:
+                for sock in list(self.open_sockets):
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
 
     def wait_for(self, predicate: Any, timeout: float = 30.0) -> list[Received]:
         """Wait until some received callbacks satisfy `predicate(list)`; return them."""
