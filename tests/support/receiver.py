@@ -22,6 +22,7 @@ class Received:
     verified: bool
     headers: dict[str, str]
     status: int = 204  # what the receiver answered
+    at: float = field(default_factory=time.time)  # when it arrived (epoch seconds)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Receiver:
                 super().finish()
 
             def do_POST(self) -> None:
+                arrived = time.time()
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
@@ -78,7 +80,12 @@ class Receiver:
                 with receiver.lock:
                     receiver.received.append(
                         Received(
-                            headers.get("webhook-id", ""), json.loads(raw), verified, headers, status
+                            headers.get("webhook-id", ""),
+                            json.loads(raw),
+                            verified,
+                            headers,
+                            status,
+                            arrived,
                         )
                     )
                 self.send_response(status)

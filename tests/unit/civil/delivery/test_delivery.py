@@ -183,7 +183,7 @@ def test_due_sites_leases_so_a_second_dispatch_does_not_resend(db, site, receive
 def test_a_sites_events_wake_one_pass_message_until_a_worker_starts_it(
     db, settings, site, receiver
 ):
-    ids, published = _woken(db, site, receiver, 3)
+    _, published = _woken(db, site, receiver, 3)
     assert published == [site.site_id]
     assert _woken(db, site, receiver, 2)[1] == []  # the queued pass takes these too
     out = sender.deliver_site(db, settings, site.site_id)
