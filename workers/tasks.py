@@ -132,12 +132,20 @@ def _log_outcome(outcome: sender.SendResult) -> None:
         )
 
 
+def _share(site_id: str) -> None:
+    """A backlog: one more pass of the site, for an idle worker process to share it."""
+    try:
+        wake_sites(site_ids=[site_id])
+    except Exception as exc:  # this pass goes on alone; the dispatcher covers the rest
+        log.warning("could not wake a second delivery pass: %s", exc)
+
+
 @app.task(base=CivilTask, bind=True, name="civil.deliver_site")
 def deliver_site(self: Task, site_id: str) -> None:
     """One delivery pass over a site's due callbacks; queue the next if some are left."""
     started = time.monotonic()
     with bind(site_id=site_id, task_id=self.request.id):
-        done = sender.deliver_site(db(), settings, site_id)
+        done = sender.deliver_site(db(), settings, site_id, backlog=lambda: _share(site_id))
         for outcome in done.outcomes:
             with bind(event_id=outcome.event_id):
                 _log_outcome(outcome)

@@ -335,18 +335,22 @@ def _claim_site(
         or_(Event.next_attempt_at <= now, Event.enqueued_at.is_not(None)),
     )
     # SKIP LOCKED (PostgreSQL; nothing on SQLite, whose writers take turns): a second pass
-    # of the same site takes the next events instead of waiting for this one's.
+    # of the same site takes the next events instead of waiting for this one's. A CTE, so
+    # PostgreSQL picks the rows once: as a plain `IN (subquery)` it may run the subquery again
+    # per row and take more than ``limit``.
     picked = (
         select(Event.id)
         .where(*eligible)
         .order_by(Event.created_at, Event.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("picked")
     )
     rows = sorted(
         session.execute(
             update(Event)
-            .where(Event.id.in_(picked), *eligible)
+            .add_cte(picked)
+            .where(Event.id.in_(select(picked.c.id)), *eligible)
             .values(claimed_until=now + lease, enqueued_at=None, next_attempt_at=now + lease)
             .returning(Event.id, Event.payload, Event.created_at)
             .execution_options(synchronize_session=False)
@@ -410,12 +414,19 @@ def _site_target(session: Session, site_id: str) -> tuple[str, str] | str:
 
 
 def deliver_site(
-    db: Database, settings: Settings, site_id: str, post: Poster | None = None
+    db: Database,
+    settings: Settings,
+    site_id: str,
+    post: Poster | None = None,
+    backlog: Callable[[], None] | None = None,
 ) -> SitePass:
     """One delivery pass over a site's due callbacks (see above); what it did.
 
     ``post`` defaults to the site's kept-alive, address-pinned session (``session_for``); the
     callback URL is checked (netguard) once per pass, and the pass connects to what it found.
+    ``backlog`` is called once if the site has more due than one claim takes and its endpoint
+    answers: the caller wakes a second pass, so an idle worker process takes the next claim
+    beside this one (never for a failing site: only after a callback was delivered).
     """
     started = time.monotonic()
     budget = settings.delivery_pass_seconds
@@ -436,6 +447,7 @@ def deliver_site(
                 found = _site_target(session, site_id)
         if not claimed:
             return SitePass(site_id, outcomes)
+        full = len(claimed) == settings.delivery_pass_size
         if target is None:
             target = _connect(settings, site_id, found, post)
         for n, item in enumerate(claimed):
@@ -447,6 +459,9 @@ def deliver_site(
                 continue
             outcome, failing = _send(db, settings, site_id, target, item)
             outcomes.append(outcome)
+            if backlog is not None and outcome.result == "delivered" and full:
+                backlog()
+                backlog = None
             if failing == GONE:  # the endpoint is disabled now: the rest are dead-lettered
                 target = "callback endpoint disabled"
                 continue

@@ -278,7 +278,7 @@ def test_the_legacy_single_event_message_still_delivers(backend, receiver):
 
 
 def test_a_pass_costs_one_claim_and_one_record_per_delivered_callback(backend, receiver):
-    """Statements a pass runs: the claim per chunk, then one UPDATE and one INSERT a callback."""
+    """Statements a pass runs: a claim per chunk, then one UPDATE and one INSERT a callback."""
     from sqlalchemy import event as sa_event
 
     settings, db = backend
@@ -297,8 +297,31 @@ def test_a_pass_costs_one_claim_and_one_record_per_delivered_callback(backend, r
         sa_event.remove(db.engine, "before_cursor_execute", count)
     assert len(done.outcomes) == 20 and time.monotonic() - started < 30
     kinds = Counter(statements)
-    # Mark cleared + claim (twice: the second finds nothing), the site read, then an UPDATE
-    # and an INSERT per callback.
+    # The mark cleared, two claims (`WITH picked … UPDATE`; the second finds nothing), the
+    # site read, then one UPDATE and one INSERT per callback.
+    assert kinds["WITH"] == 2
+    assert kinds["UPDATE"] == 20 + 1
     assert kinds["INSERT"] == 20
-    assert kinds["UPDATE"] == 20 + 3
     assert kinds["SELECT"] == 1
+
+
+def test_a_backlog_asks_for_a_second_pass_once_the_site_answers(backend, receiver):
+    settings, db = backend
+    settings = replace(settings, delivery_pass_size=5)
+    site = new_site(db, receiver)
+    decide(db, site, 12)
+    asked: list[int] = []
+    done = sender.deliver_site(
+        db, settings, site.site_id, backlog=lambda: asked.append(len(receiver.received))
+    )
+    assert len(done.outcomes) == 12 and asked == [1]  # once, after the first delivered one
+    # A failing site never fans out: the pass stops before anything was delivered.
+    decide(db, site, 12)
+    receiver.script.append((503, {}))
+    done = sender.deliver_site(db, settings, site.site_id, backlog=lambda: asked.append(-1))
+    assert done.stopped == "HTTP 503" and asked == [1]
+    # Fewer due than one claim takes: no second pass either.
+    other = new_site(db, receiver)
+    decide(db, other, 3)
+    sender.deliver_site(db, settings, other.site_id, backlog=lambda: asked.append(-2))
+    assert asked == [1]

@@ -37,9 +37,10 @@ class Receiver:
     host: str = "127.0.0.1"  # the cluster tests listen on the hosts' bridge address
     delay: float = 0.0  # seconds before answering: keeps deliveries in flight
     # TCP connections accepted so far (HTTP/1.1 keep-alive: a sender that reuses its
-    # connection opens one for many callbacks) and the ones still open.
+    # connection opens one for many callbacks); `stop` drops the idle ones.
     connections: int = 0
-    open_sockets: set[Any] = field(default_factory=set)
+    idle_sockets: set[Any] = field(default_factory=set)  # open, between requests
+    stopping: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -58,15 +59,17 @@ class Receiver:
                 super().setup()
                 with receiver.lock:
                     receiver.connections += 1
-                    receiver.open_sockets.add(self.connection)
+                    receiver.idle_sockets.add(self.connection)
 
             def finish(self) -> None:
                 with receiver.lock:
-                    receiver.open_sockets.discard(self.connection)
+                    receiver.idle_sockets.discard(self.connection)
                 super().finish()
 
             def do_POST(self) -> None:
                 arrived = time.time()
+                with receiver.lock:  # a request being answered is finished, even by a stop
+                    receiver.idle_sockets.discard(self.connection)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
@@ -93,6 +96,11 @@ class Receiver:
                     self.send_header(key, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+                with receiver.lock:
+                    if receiver.stopping:
+                        self.close_connection = True
+                    else:
+                        receiver.idle_sockets.add(self.connection)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -108,7 +116,8 @@ class Receiver:
             self.server.shutdown()
             self.server.server_close()
             with self.lock:
-                for sock in list(self.open_sockets):
+                self.stopping = True
+                for sock in list(self.idle_sockets):
                     with contextlib.suppress(OSError):
                         sock.shutdown(socket.SHUT_RDWR)
 
