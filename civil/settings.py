@@ -136,16 +136,16 @@ class Settings:
 
     def resolved(self) -> Settings:
         """Fill the embedded defaults (SQLite file, filesystem broker) under data_dir."""
+        if self.delivery_pass_size < 1 or self.delivery_pass_seconds <= 0:
+            raise ValueError(
+                "CIVIL_DELIVERY_PASS_SIZE must be at least 1 and CIVIL_DELIVERY_PASS_SECONDS "
+                f"above 0, not {self.delivery_pass_size} and {self.delivery_pass_seconds:g}"
+            )
         # Each waiting comment-check holds a web thread, so the wait is bounded.
         if not 0 <= self.akismet_deadline_seconds <= MAX_AKISMET_DEADLINE_SECONDS:
             raise ValueError(
                 f"CIVIL_AKISMET_DEADLINE_SECONDS must be between 0 and "
                 f"{MAX_AKISMET_DEADLINE_SECONDS:g}, not {self.akismet_deadline_seconds:g}"
-            )
-        if self.delivery_pass_size < 1 or self.delivery_pass_seconds <= 0:
-            raise ValueError(
-                "CIVIL_DELIVERY_PASS_SIZE must be at least 1 and CIVIL_DELIVERY_PASS_SECONDS "
-                f"above 0, not {self.delivery_pass_size} and {self.delivery_pass_seconds:g}"
             )
         data_dir = Path(self.data_dir).resolve()
         db = self.database_url or f"sqlite:///{data_dir / 'civil.sqlite3'}"
