@@ -78,6 +78,9 @@ class Site(Base):
     policy_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # A candidate policy (and model) running in shadow: {id, policy, model, actor, why, at}.
     candidate: Mapped[dict[str, Any] | None]
+    # Set when a delivery pass message (`civil.deliver_site`) is published for the site, cleared
+    # when a worker starts the pass: while set, no second pass message is published.
+    delivery_queued_at: Mapped[datetime | None]
 
 
 class Article(Base):
@@ -168,7 +171,11 @@ class Event(Base):
     """One callback event; its id is the stable `webhook-id`."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_events_status_next", "status", "next_attempt_at"),
+        # A site's delivery pass claims its waiting events oldest first.
+        Index("ix_events_site_waiting", "site_id", "status", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
@@ -180,8 +187,9 @@ class Event(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None]
-    # Set when a delivery message is published for the event, cleared when a worker starts
-    # it: while set, a message for the event is (or was) in the broker.
+    # Set when the event is made (or replayed) and its site's delivery pass is woken, cleared
+    # when a worker's pass (or a `civil.deliver_event` message) claims it: while set, a message
+    # that will take the event is (or was) in the broker.
     enqueued_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_status_code: Mapped[int | None] = mapped_column(Integer)

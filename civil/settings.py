@@ -58,6 +58,11 @@ class Settings:
     delivery_retry_hours: float = 25.0
     delivery_backoff_base_seconds: float = 5.0
     delivery_backoff_max_seconds: float = 3600.0
+    # A site's delivery pass (one worker task) sends its due callbacks over one kept-alive
+    # connection, claiming this many at a time, and starts no new one after this many seconds
+    # (it then queues its continuation behind the other sites' passes).
+    delivery_pass_size: int = 50
+    delivery_pass_seconds: float = 5.0
     task_soft_time_limit: int = 60
     task_hard_time_limit: int = 90
     task_max_attempts: int = 5
@@ -135,6 +140,11 @@ class Settings:
 
     def resolved(self) -> Settings:
         """Fill the embedded defaults (SQLite file, filesystem broker) under data_dir."""
+        if self.delivery_pass_size < 1 or self.delivery_pass_seconds <= 0:
+            raise ValueError(
+                "CIVIL_DELIVERY_PASS_SIZE must be at least 1 and CIVIL_DELIVERY_PASS_SECONDS "
+                f"above 0, not {self.delivery_pass_size} and {self.delivery_pass_seconds:g}"
+            )
         # Each waiting comment-check holds a web thread, so the wait is bounded.
         if not 0 <= self.akismet_deadline_seconds <= MAX_AKISMET_DEADLINE_SECONDS:
             raise ValueError(

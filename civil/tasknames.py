@@ -3,6 +3,7 @@
 SCORING, DELIVERY, MAINTENANCE = "scoring", "delivery", "maintenance"
 SCORE_COMMENT = "civil.score_comment"
 DELIVER_EVENT = "civil.deliver_event"
+DELIVER_SITE = "civil.deliver_site"
 SWEEP_PENDING = "civil.sweep_pending"
 DISPATCH_DELIVERIES = "civil.dispatch_deliveries"
 NOTIFY_MODERATORS = "civil.notify_moderators"

@@ -67,5 +67,5 @@ def deliveries_replay(event_ids: tuple[str, ...], all_dead: bool, site_id: str |
         fail(exc)
     # After the commit, through the API's producer and retry policy: a publish the broker
     # refuses is logged, and the dispatcher sends the event once its lease runs out.
-    publish_deliveries(make_producer(settings), ids)
+    publish_deliveries(make_producer(settings), open_database(), ids)
     print_json({"replayed": ids})

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 
 from celery import Celery
 from flask import Flask, current_app
 from kombu import Queue
+from sqlalchemy.exc import SQLAlchemyError
 
+from civil.db import Database
+from civil.delivery.events import unmark_sites, wake_sites
 from civil.settings import Settings
-from civil.tasknames import DELIVER_EVENT, DELIVERY, MAINTENANCE, SCORE_COMMENT, SCORING
+from civil.tasknames import DELIVER_SITE, DELIVERY, MAINTENANCE, SCORE_COMMENT, SCORING
 
 log = logging.getLogger("civil.api")
 # Fail fast when the broker is down: the row is already committed and the sweeper re-queues it.
@@ -92,23 +96,34 @@ def enqueue_scoring(comment_id: int, revision: int) -> bool:
         return False
 
 
-def publish_deliveries(producer: Celery, event_ids: list[str]) -> bool:
-    """Queue delivery of events already committed to the outbox; False (logged) on a broker error.
+def publish_deliveries(producer: Celery, db: Database, event_ids: list[str]) -> bool:
+    """Wake the delivery passes of the sites of events already committed to the outbox.
 
-    Flask-free, so the CLI publishes its replays through it too. A miss loses nothing: the events
-    wait in the outbox, and the dispatcher sends them once their dispatch lease runs out.
+    One `civil.deliver_site` message per site whose pass is not queued already (a queued one
+    takes these events too); False (logged) on a broker or database error. Flask-free, so the
+    CLI publishes its replays through it too. A miss loses nothing: the events wait in the
+    outbox, and the dispatcher wakes their sites once their dispatch lease runs out.
     """
-    for event_id in event_ids:
+    if not event_ids:
+        return True
+    try:
+        sites = wake_sites(db, event_ids=event_ids)
+    except SQLAlchemyError as exc:
+        log.warning("delivery wake failed; the dispatcher will send them: %s", exc)
+        return False
+    for n, site_id in enumerate(sites):
         try:
             producer.send_task(
-                DELIVER_EVENT,
-                args=(event_id,),
+                DELIVER_SITE,
+                args=(site_id,),
                 queue=DELIVERY,
                 retry=True,
                 retry_policy=PUBLISH_RETRY,
             )
         except Exception as exc:
             log.warning("delivery enqueue failed; the dispatcher will send it: %s", exc)
+            with suppress(SQLAlchemyError):
+                unmark_sites(db, sites[n:])
             return False
     return True
 
@@ -117,4 +132,5 @@ def send_deliveries(event_ids: list[str]) -> bool:
     """Queue delivery of events already committed to the outbox (the dispatcher covers a miss)."""
     if not event_ids:
         return True
-    return publish_deliveries(current_app.extensions["civil"]["producer"], event_ids)
+    civil = current_app.extensions["civil"]
+    return publish_deliveries(civil["producer"], civil["db"], event_ids)

@@ -62,6 +62,7 @@ def make_celery(settings: Settings) -> Celery:
         task_routes={
             "civil.score_comment": {"queue": SCORING},
             "civil.deliver_event": {"queue": DELIVERY},
+            "civil.deliver_site": {"queue": DELIVERY},
             "civil.sweep_pending": {"queue": MAINTENANCE},
             "civil.dispatch_deliveries": {"queue": MAINTENANCE},
             "civil.apply_retention": {"queue": MAINTENANCE},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 
 from celery import Task
@@ -70,10 +71,23 @@ def _enqueue_deliveries(decided: list[pipeline.Decided]) -> None:
             DECISION_REASONS.labels(code).inc()
         if item.latency_s is not None:
             DECISION_LATENCY.observe(item.latency_s)
-        for event_id in item.event_ids:
-            # After the decision's commit; if this send fails the dispatcher re-sends
-            # once the event's dispatch lease runs out.
-            deliver_event.apply_async((event_id,), queue=DELIVERY)
+    # One delivery pass per site with new callbacks, not one message per callback.
+    wake_sites(site_ids=[item.site_id for item in decided if item.event_ids])
+
+
+def wake_sites(site_ids: Iterable[str] = (), event_ids: Iterable[str] = ()) -> None:
+    """Publish a delivery pass for each site of these whose pass is not queued already.
+
+    After the events' commit; if a publish fails the site's mark is dropped again, and the
+    dispatcher publishes its pass once the events' dispatch lease runs out.
+    """
+    sites = events.wake_sites(db(), site_ids, event_ids)
+    for n, site_id in enumerate(sites):
+        try:
+            deliver_site.apply_async((site_id,), queue=DELIVERY)
+        except Exception:
+            events.unmark_sites(db(), sites[n:])
+            raise
 
 
 @app.task(base=CivilTask, bind=True, name="civil.score_comment")
@@ -102,26 +116,58 @@ def score_comment(self: Task, comment_id: int, revision: int) -> None:
         _enqueue_deliveries(decided)
         # Readers who reported a comment while it was pending: an approval meets them now.
         approved = [item.comment_id for item in decided if item.action == "approve"]
-        for event_id in reports.hold_reported(db(), approved):
-            deliver_event.apply_async((event_id,), queue=DELIVERY)
+        wake_sites(event_ids=reports.hold_reported(db(), approved))
     TASK_SECONDS.labels("score_comment").observe(time.monotonic() - started)
+
+
+def _log_outcome(outcome: sender.SendResult) -> None:
+    if outcome.result != "skipped":
+        DELIVERIES.labels(outcome.result).inc()
+        # A delivered callback is bookkeeping; a failed or dead-lettered one is news.
+        log.log(
+            logging.DEBUG if outcome.result == "delivered" else logging.INFO,
+            "delivery %s",
+            outcome.result,
+            extra={"status_code": outcome.status_code, "error": outcome.error},
+        )
+
+
+def _share(site_id: str) -> None:
+    """A backlog: one more pass of the site, for an idle worker process to share it."""
+    try:
+        wake_sites(site_ids=[site_id])
+    except Exception as exc:  # this pass goes on alone; the dispatcher covers the rest
+        log.warning("could not wake a second delivery pass: %s", exc)
+
+
+@app.task(base=CivilTask, bind=True, name="civil.deliver_site")
+def deliver_site(self: Task, site_id: str) -> None:
+    """One delivery pass over a site's due callbacks; queue the next if some are left."""
+    started = time.monotonic()
+    with bind(site_id=site_id, task_id=self.request.id):
+        done = sender.deliver_site(db(), settings, site_id, backlog=lambda: _share(site_id))
+        for outcome in done.outcomes:
+            with bind(event_id=outcome.event_id):
+                _log_outcome(outcome)
+        if done.stopped:
+            log.info(
+                "delivery pass stopped: %s",
+                done.stopped,
+                extra={"sent": len(done.outcomes), "deferred": done.deferred},
+            )
+        if done.more:
+            # Behind the other sites' passes: a site with a backlog takes its turn.
+            wake_sites(site_ids=[site_id])
+    TASK_SECONDS.labels("deliver_site").observe(time.monotonic() - started)
 
 
 @app.task(base=CivilTask, bind=True, name="civil.deliver_event")
 def deliver_event(self: Task, event_id: str) -> None:
-    """Attempt one delivery of a callback event (the schedule lives in the event row)."""
+    """Attempt one delivery of one callback event (messages from before site passes, replays
+    published by older producers); the schedule lives in the event row."""
     started = time.monotonic()
     with bind(event_id=event_id, task_id=self.request.id):
-        outcome = sender.deliver_event(db(), settings, event_id)
-        if outcome.result != "skipped":
-            DELIVERIES.labels(outcome.result).inc()
-            # A delivered callback is bookkeeping; a failed or dead-lettered one is news.
-            log.log(
-                logging.DEBUG if outcome.result == "delivered" else logging.INFO,
-                "delivery %s",
-                outcome.result,
-                extra={"status_code": outcome.status_code, "error": outcome.error},
-            )
+        _log_outcome(sender.deliver_event(db(), settings, event_id))
     TASK_SECONDS.labels("deliver_event").observe(time.monotonic() - started)
 
 
@@ -161,10 +207,14 @@ def queued_deliveries() -> int:
 
 @app.task(base=CivilTask, name="civil.dispatch_deliveries")
 def dispatch_deliveries() -> int:
-    """Enqueue every callback whose next attempt is due and whose message is not queued."""
-    due = events.due_events(db(), queued=queued_deliveries())
-    for event_id in due:
-        deliver_event.apply_async((event_id,), queue=DELIVERY)
+    """Publish a delivery pass for every site with due callbacks and no pass message queued."""
+    due = events.due_sites(db(), queued=queued_deliveries())
+    for n, site_id in enumerate(due):
+        try:
+            deliver_site.apply_async((site_id,), queue=DELIVERY)
+        except Exception:
+            events.unmark_sites(db(), due[n:])
+            raise
     return len(due)
 
 

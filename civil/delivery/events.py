@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from civil.db import Database, queue_frontier
@@ -15,9 +16,9 @@ from civil.models import Comment, DeliveryAttempt, Event, Site, utcnow
 from civil.schema import Delivery, rfc3339
 from civil.schema import DeliveryAttempt as AttemptOut
 
-# The task that enqueues a delivery leases the event this long. Past it, the event's message is
-# re-sent only if it is known lost: the delivery queue holds fewer messages than there are
-# events still waiting for theirs (see ``due_events``).
+# A new (or replayed) event is leased this long to the pass message published after its commit.
+# Past it, a pass is published again only if the site's message is known lost: the delivery
+# queue holds fewer messages than there are sites still waiting for theirs (see ``due_sites``).
 DISPATCH_LEASE = timedelta(seconds=60)
 
 DECIDED, MODERATED, REPLY_APPROVED, APPEAL_DECIDED = (
@@ -89,7 +90,7 @@ def build_events(
                 created_at=now,
                 retry_since=now,
                 next_attempt_at=now + DISPATCH_LEASE,
-                # The caller publishes the delivery message after this transaction commits.
+                # The caller wakes the site's delivery pass after this transaction commits.
                 enqueued_at=now,
             )
         )
@@ -100,64 +101,141 @@ def build_events(
 WAITING = ("pending", "retrying")
 
 
-def due_events(db: Database, limit: int = 500, queued: int = 0) -> list[str]:
-    """Lease and return events that need a delivery message (the dispatcher publishes them).
+def wake_sites(
+    db: Database, site_ids: Iterable[str] = (), event_ids: Iterable[str] = ()
+) -> list[str]:
+    """Mark the sites of these sites' or events' callbacks for a delivery pass; the ones to publish.
 
-    An event needs one when its next attempt is due and no message of its is in the broker.
-    Events with no message (a retry scheduled by the sender) are due at ``next_attempt_at``.
-    Events marked enqueued that no worker has started yet may still have their message in the
-    queue: ``queued`` is how many messages the delivery queue holds now, and the queue is
-    first in, first out, so the newest ``queued`` marked events are taken to be those messages;
-    only older marked events past their lease are known lost and re-sent. A backlog therefore
-    never multiplies: the broker holds at most one message per waiting event.
+    Called after the events' transaction commits. A site already marked has a pass message in
+    the broker that no worker has started: when it starts, that pass takes every waiting event
+    of the site committed by then, these too, so no second message is published (the broker
+    holds at most one pass message per site). The caller publishes `civil.deliver_site` for
+    each site returned, and calls `unmark_sites` for any it could not publish.
+    """
+    sites, ids = sorted(set(site_ids)), sorted(set(event_ids))
+    if not sites and not ids:
+        return []
+    wanted = [Site.id.in_(sites)] if sites else []
+    if ids:
+        wanted.append(Site.id.in_(select(Event.site_id).where(Event.id.in_(ids))))
+    with db.session() as session:
+        marked = session.scalars(
+            update(Site)
+            .where(or_(*wanted), Site.delivery_queued_at.is_(None))
+            .values(delivery_queued_at=utcnow())
+            .returning(Site.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(marked)
+
+
+def unmark_sites(db: Database, site_ids: Iterable[str]) -> None:
+    """Forget the marks of pass messages that could not be published (the broker refused)."""
+    ids = sorted(set(site_ids))
+    if ids:
+        with db.session() as session:
+            session.execute(
+                update(Site)
+                .where(Site.id.in_(ids))
+                .values(delivery_queued_at=None)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def due_sites(db: Database, limit: int = 500, queued: int = 0) -> list[str]:
+    """Mark and return the sites that need a delivery pass message (the dispatcher publishes them).
+
+    A site needs one when an event of its is due (a scheduled retry, or an event whose message
+    or pass was lost: its lease ran out) and no pass message of its is in the broker. A site
+    without a mark has none. A marked site's message may still be queued behind a backlog:
+    ``queued`` is how many messages the delivery queue holds now, and the queue is first in,
+    first out, so the newest ``queued`` marks are taken to be those messages; only older marks
+    past the dispatch lease are known lost and published again. The broker therefore holds at
+    most one pass message per site, and never more than there are waiting events.
     """
     now = utcnow()
+    due = select(Event.site_id).where(
+        Event.status.in_(WAITING),
+        Event.next_attempt_at <= now,
+        or_(Event.claimed_until.is_(None), Event.claimed_until < now),
+    )
     with db.session() as session:
-        waiting = (Event.status.in_(WAITING), Event.next_attempt_at <= now)
         ids = list(
             session.scalars(
-                select(Event.id)
-                .where(*waiting, Event.enqueued_at.is_(None))
-                .order_by(Event.next_attempt_at)
-                .limit(limit)
+                update(Site)
+                .where(
+                    Site.id.in_(
+                        select(Site.id)
+                        .where(Site.id.in_(due), Site.delivery_queued_at.is_(None))
+                        .order_by(Site.id)
+                        .limit(limit)
+                    ),
+                    # A publisher may have marked it since: then its message is out.
+                    Site.delivery_queued_at.is_(None),
+                )
+                .values(delivery_queued_at=now)
+                .returning(Site.id)
+                .execution_options(synchronize_session=False)
             )
         )
         if len(ids) < limit:
-            ids += _lost(session, now, max(queued, 0), limit - len(ids))
-        if ids:
-            session.execute(
-                update(Event)
-                .where(Event.id.in_(ids))
-                .values(next_attempt_at=now + DISPATCH_LEASE, enqueued_at=now)
-            )
-    return ids
+            ids += _lost_sites(session, now, max(queued, 0), limit - len(ids), due)
+    return sorted(ids)
 
 
-# An event marked this recently, its lease still running, may not have its message published
-# yet (the decision's transaction has committed, the worker is still publishing its batch): it
-# is not taken for one of the messages the queue holds, so an older event is not taken for lost
-# in its place. Past the grace it ranks as usual. (While marks keep arriving, up to a grace's
-# worth of lost messages wait for the next lull; none is ever re-sent early.)
+# A mark this recent may not have its message published yet (the events' transaction has
+# committed, the worker is still publishing): it is not taken for one of the messages the queue
+# holds, so an older mark is not taken for lost in its place. Past the grace it ranks as usual.
+# (While marks keep arriving, up to a grace's worth of lost messages wait for the next lull;
+# none is ever re-sent early.)
 PUBLISH_GRACE = timedelta(seconds=5)
 
 
-def _lost(session: Session, now: datetime, queued: int, limit: int) -> list[str]:
-    """Marked events past their lease whose message is not among the ``queued`` in the broker."""
-    marked = (Event.status.in_(WAITING), Event.enqueued_at.is_not(None))
-    stmt = select(Event.id).where(*marked, Event.next_attempt_at <= now)
+def _lost_sites(
+    session: Session, now: datetime, queued: int, limit: int, due: Select[Any]
+) -> list[str]:
+    """Marked sites past the lease whose message is not among the ``queued`` in the broker.
+
+    Those with due events are marked again (now) and returned; those with none lose their
+    mark, so that the next event of the site is published at once.
+    """
+    marked = (Site.delivery_queued_at.is_not(None),)
+    cutoff = now - DISPATCH_LEASE
     recent = session.scalar(
-        select(func.count()).where(
-            *marked, Event.enqueued_at > now - PUBLISH_GRACE, Event.next_attempt_at > now
-        )
+        select(func.count()).where(*marked, Site.delivery_queued_at > now - PUBLISH_GRACE)
     )
     skip = queued + int(recent or 0)
     if skip:
         # The oldest of the newest ``skip`` marks: messages from it on may still be queued.
-        frontier = queue_frontier(session, Event.enqueued_at, marked, skip)
-        if frontier is None:  # the queue may hold a message for every marked event
+        frontier = queue_frontier(session, Site.delivery_queued_at, marked, skip)
+        if frontier is None:  # the queue may hold a message for every marked site
             return []
-        stmt = stmt.where(Event.enqueued_at < frontier)
-    return list(session.scalars(stmt.order_by(Event.enqueued_at).limit(limit)))
+        cutoff = min(cutoff, frontier - timedelta(microseconds=1))
+    lost = (*marked, Site.delivery_queued_at <= cutoff)
+    ids = list(
+        session.scalars(
+            update(Site)
+            .where(
+                Site.id.in_(
+                    select(Site.id)
+                    .where(*lost, Site.id.in_(due))
+                    .order_by(Site.delivery_queued_at)
+                    .limit(limit)
+                ),
+                *lost,  # a worker may have started it since, or a publisher marked it anew
+            )
+            .values(delivery_queued_at=now)
+            .returning(Site.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.execute(
+        update(Site)
+        .where(*lost, Site.id.not_in(due))
+        .values(delivery_queued_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return ids
 
 
 def waiting_events(session: Session) -> int:
@@ -173,7 +251,7 @@ def replay_event(session: Session, event_id: str, site_id: str | None = None) ->
     now = utcnow()
     event.status, event.dead_at, event.claimed_until = "pending", None, None
     event.retry_since, event.next_attempt_at = now, now + DISPATCH_LEASE
-    event.enqueued_at = now  # the caller publishes the message after the commit
+    event.enqueued_at = now  # the caller wakes the site's pass after the commit
     return event
 
 

@@ -46,9 +46,12 @@ def delivery_messages(settings):
     return out
 
 
-def test_replay_publishes_the_delivery_task_on_the_delivery_queue(run, settings, db, dead_event):
+def test_replay_publishes_the_sites_delivery_pass_on_the_delivery_queue(
+    run, settings, db, site, dead_event
+):
     assert run("deliveries", "replay", "--all-dead") == {"replayed": [dead_event]}
-    assert delivery_messages(settings) == [("civil.deliver_event", [dead_event])]
+    # One pass for the event's site (the site's other due events go with it).
+    assert delivery_messages(settings) == [("civil.deliver_site", [site.site_id])]
     with db.session() as session:
         assert session.get(Event, dead_event).status == "pending"
 

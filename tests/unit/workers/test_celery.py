@@ -45,6 +45,7 @@ def test_the_entry_point_is_the_app_with_its_tasks_and_signal_handlers(tmp_path)
     assert found["tasks"] == [
         "civil.apply_retention",
         "civil.deliver_event",
+        "civil.deliver_site",
         "civil.dispatch_deliveries",
         "civil.notify_moderators",
         "civil.score_comment",

@@ -154,119 +154,152 @@ def test_reply_approved_carries_the_parent_author(db, settings, site, receiver):
     assert data["parent_id"] == parent["id"]
 
 
-def test_due_events_leases_so_a_second_dispatch_does_not_resend(db, site, receiver):
-    [event_id] = _decided_event(db, site, receiver)
+def _site(db, like, name="Another"):
+    """Another site with the secret of ``like`` (one receiver verifies both sites' callbacks)."""
+    from dataclasses import replace
+
+    from civil.sites import create_site
+
+    with db.session() as s:
+        creds = create_site(s, name=name, callback_url=None, allow_private=True)
+        s.get(Site, creds.site_id).signing_secret = like.signing_secret
+    return replace(creds, signing_secret=like.signing_secret)
+
+
+def _woken(db, site, receiver, n=1):
+    """n decided events for the site, and the pass messages their commit publishes."""
+    ids = [i for _ in range(n) for i in _decided_event(db, site, receiver)]
+    return ids, events.wake_sites(db, event_ids=ids)
+
+
+def test_due_sites_leases_so_a_second_dispatch_does_not_resend(db, site, receiver):
+    [event_id] = _decided_event(db, site, receiver)  # its site was never woken
     with db.session() as s:
         s.get(Event, event_id).next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
-    assert events.due_events(db) == [event_id]
-    assert events.due_events(db) == []
+    assert events.due_sites(db) == [site.site_id]
+    assert events.due_sites(db) == []
+
+
+def test_a_sites_events_wake_one_pass_message_until_a_worker_starts_it(
+    db, settings, site, receiver
+):
+    _, published = _woken(db, site, receiver, 3)
+    assert published == [site.site_id]
+    assert _woken(db, site, receiver, 2)[1] == []  # the queued pass takes these too
+    out = sender.deliver_site(db, settings, site.site_id)
+    assert [o.result for o in out.outcomes] == ["delivered"] * 5 and not out.more
+    # Started: the next commit wakes a new pass.
+    assert _woken(db, site, receiver)[1] == [site.site_id]
 
 
 def _expire_leases(db):
-    """Move every waiting event's lease into the past (as if the dispatch lease ran out)."""
+    """Move every waiting event's lease and every mark into the past (as time passes)."""
     with db.session() as s:
         for event in s.query(Event).filter(Event.status.in_(("pending", "retrying"))):
             if event.next_attempt_at is not None:
                 event.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
             if event.enqueued_at is not None:  # time passes for every mark alike
                 event.enqueued_at -= timedelta(minutes=2)
+        for row in s.query(Site).filter(Site.delivery_queued_at.is_not(None)):
+            row.delivery_queued_at -= timedelta(minutes=2)
 
 
-def test_a_backlog_never_holds_more_than_one_message_per_waiting_event(
-    db, settings, site, receiver
-):
-    """A FIFO queue of delivery messages, a dispatcher running while no worker reaches them."""
-    queue = [i for _ in range(12) for i in _decided_event(db, site, receiver)]  # as published
-    waiting = len(queue)
+def test_a_backlog_never_holds_more_than_one_message_per_site(db, settings, site, receiver):
+    """A FIFO queue of pass messages, a dispatcher running while no worker reaches them."""
+    sites = [site, _site(db, site, "B"), _site(db, site, "C")]
+    queue: list[str] = []
+    waiting = 0
+    for _ in range(4):  # four decision batches, each with an event for every site
+        for creds in sites:
+            ids, published = _woken(db, creds, receiver)
+            queue += published
+            waiting += len(ids)
+    assert sorted(queue) == sorted(c.site_id for c in sites)  # one message per site
     for _ in range(5):  # five dispatch rounds with every lease run out, no worker running
         _expire_leases(db)
-        queue += events.due_events(db, queued=len(queue))
-        assert len(queue) == waiting
-    # Three messages are lost (a worker's host vanished with them): exactly three are re-sent.
-    del queue[:3]
+        queue += events.due_sites(db, queued=len(queue))
+        assert len(queue) == len(sites)
+    # The oldest message is lost (a worker's host vanished with it): exactly its site's again.
+    lost = queue.pop(0)
     _expire_leases(db)
-    resent = events.due_events(db, queued=len(queue))
-    assert len(resent) == 3
-    queue += resent
-    assert len(queue) == waiting
-    # The workers drain the queue: every event is delivered once, duplicates are skipped.
-    outcomes = [sender.deliver_event(db, settings, event_id).result for event_id in queue]
-    assert outcomes.count("delivered") == waiting
+    assert events.due_sites(db, queued=len(queue)) == [lost]
+    queue.append(lost)
+    # The workers drain the queue: each site's pass sends all of its events, once each.
+    outcomes = [
+        o.result for s_id in queue for o in sender.deliver_site(db, settings, s_id).outcomes
+    ]
+    assert outcomes.count("delivered") == waiting == 12
     assert len({r.webhook_id for r in receiver.received}) == len(receiver.received) == waiting
     _expire_leases(db)
-    assert events.due_events(db, queued=0) == []
+    assert events.due_sites(db, queued=0) == []
 
 
 def test_a_lost_message_is_resent_once_the_queue_no_longer_holds_it(db, settings, site, receiver):
-    [event_id] = _decided_event(db, site, receiver)  # its message never reached the broker
+    _, published = _woken(db, site, receiver)  # its message never reached the broker
+    assert published == [site.site_id]
     _expire_leases(db)
-    assert events.due_events(db, queued=0) == [event_id]
+    assert events.due_sites(db, queued=0) == [site.site_id]
     with db.session() as s:
-        assert s.get(Event, event_id).enqueued_at is not None  # marked again: a message is out
+        assert s.get(Site, site.site_id).delivery_queued_at is not None  # a message is out
     _expire_leases(db)
-    assert events.due_events(db, queued=1) == []  # that message is the one in the queue
+    assert events.due_sites(db, queued=1) == []  # that message is the one in the queue
 
 
-def test_a_worker_starting_the_message_clears_the_mark(db, settings, site, receiver):
-    [event_id] = _decided_event(db, site, receiver)
+def test_a_lost_mark_without_due_events_is_dropped_so_the_next_event_wakes_at_once(
+    db, settings, site, receiver
+):
+    [event_id], _ = _woken(db, site, receiver)
+    assert sender.deliver_event(db, settings, event_id).result == "delivered"  # another way
+    _expire_leases(db)  # the site's pass message was lost meanwhile
+    assert events.due_sites(db, queued=0) == []
+    assert _woken(db, site, receiver)[1] == [site.site_id]
+
+
+def test_a_pass_starting_clears_the_marks(db, settings, site, receiver):
+    [event_id], _ = _woken(db, site, receiver)
     receiver.script.append((503, {}))
-    assert sender.deliver_event(db, settings, event_id).result == "retrying"
+    out = sender.deliver_site(db, settings, site.site_id)
+    assert [o.result for o in out.outcomes] == ["retrying"]
     with db.session() as s:
         assert s.get(Event, event_id).enqueued_at is None
+        assert s.get(Site, site.site_id).delivery_queued_at is None
 
 
 def test_a_due_retry_is_dispatched_even_behind_a_long_queue(db, settings, site, receiver):
     """A scheduled retry has no message anywhere: a backlog of others must not starve it."""
-    [event_id] = _decided_event(db, site, receiver)
+    _woken(db, site, receiver)
     receiver.script.append((503, {}))
-    assert sender.deliver_event(db, settings, event_id).result == "retrying"
-    _decided_event(db, site, receiver)  # another event, its message queued
+    assert sender.deliver_site(db, settings, site.site_id).stopped == "HTTP 503"
+    _woken(db, _site(db, site), receiver)  # another site, its message queued
     _expire_leases(db)
-    assert events.due_events(db, queued=10_000) == [event_id]
+    assert events.due_sites(db, queued=10_000) == [site.site_id]
 
 
-def test_callbacks_to_a_site_reuse_one_session_that_keeps_no_cookies(
-    db, settings, site, receiver, monkeypatch
-):
-    monkeypatch.setattr(sender, "_sessions", {})
-    first = _decided_event(db, site, receiver)[0]
-    receiver.script.append((204, {"Set-Cookie": "track=1; Path=/"}))
-    assert sender.deliver_event(db, settings, first).result == "delivered"
-    second = _decided_event(db, site, receiver)[0]
-    assert sender.deliver_event(db, settings, second).result == "delivered"
-    [(site_id, address)] = list(sender._sessions)
-    assert site_id == site.site_id and address == "127.0.0.1"
-    assert "cookie" not in receiver.received[-1].headers
-    assert len(sender.session_for(site.site_id, address).cookies) == 0
-
-
-def test_an_event_being_sent_is_not_dispatched_again(db, settings, site, receiver, monkeypatch):
-    """Its message waited past the dispatch lease; the lease runs again from the worker's start."""
-    [event_id] = _decided_event(db, site, receiver)
+def test_an_event_being_sent_is_not_dispatched_again(db, settings, site, receiver):
+    """Its pass message waited past the dispatch lease; the claim runs from the pass's start."""
+    _woken(db, site, receiver)
     _expire_leases(db)
     seen: list[list[str]] = []
 
     def post_while_the_dispatcher_runs(*args, **kwargs):
-        seen.append(events.due_events(db, queued=0))
+        seen.append(events.due_sites(db, queued=0))
         return requests.post(*args, **kwargs)
 
-    out = sender.deliver_event(db, settings, event_id, post=post_while_the_dispatcher_runs)
-    assert out.result == "delivered" and seen == [[]]
+    out = sender.deliver_site(db, settings, site.site_id, post=post_while_the_dispatcher_runs)
+    assert [o.result for o in out.outcomes] == ["delivered"] and seen == [[]]
 
 
-def test_events_not_yet_published_do_not_make_queued_ones_look_lost(db, settings, site, receiver):
-    """A batch just committed, its messages still being published, beside an older backlog."""
-    backlog = [i for _ in range(6) for i in _decided_event(db, site, receiver)]
-    with db.session() as s:
-        for event_id in backlog:  # queued two minutes ago, lease run out, no worker yet
-            event = s.get(Event, event_id)
-            event.enqueued_at = datetime.now(UTC) - timedelta(minutes=2)
-            event.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
-    for _ in range(4):  # committed just now; their messages are not in the broker yet
-        _decided_event(db, site, receiver)
-    assert events.due_events(db, queued=len(backlog)) == []
-    # Once the backlog's messages are gone (lost), all of them are re-sent.
-    assert sorted(events.due_events(db, queued=0)) == sorted(backlog)
+def test_marks_not_yet_published_do_not_make_queued_ones_look_lost(db, settings, site, receiver):
+    """Sites just woken, their messages still being published, beside an older backlog."""
+    backlog = [site] + [_site(db, site, f"old-{n}") for n in range(5)]
+    for creds in backlog:
+        _woken(db, creds, receiver)
+    _expire_leases(db)  # queued two minutes ago, lease run out, no worker yet
+    for n in range(4):  # woken just now; their messages are not in the broker yet
+        _woken(db, _site(db, site, f"new-{n}"), receiver)
+    assert events.due_sites(db, queued=len(backlog)) == []
+    # Once the backlog's messages are gone (lost), all of those sites are woken again.
+    assert events.due_sites(db, queued=0) == sorted(c.site_id for c in backlog)
 
 
 def test_a_late_failure_from_a_lapsed_claim_leaves_a_delivered_event_alone(
