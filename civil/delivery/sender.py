@@ -138,47 +138,13 @@ def deliver_event(
     if disabled or not url:
         reason = "callback endpoint disabled" if disabled else "site has no callback URL"
         return _finish(db, settings, event_id, None, reason, dead=True)
-    try:
-        addresses = check_callback_url(url, allow_private=settings.allow_private_callbacks)
-    except CallbackRefused as exc:
-        return _finish(db, settings, event_id, None, exc.message, dead=True)
-    # Connect to the address just checked (resolving the name again could give another),
-    # over the site's kept-alive session for that address.
-    site_id = event.site_id
-    send = post or pinned_post(addresses, lambda address: session_for(site_id, address))
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
-    headers = sign(secret, event_id, utcnow(), body)
-    started = time.monotonic()
-    try:
-        response = send(
-            url,
-            data=body.encode(),
-            headers=headers,
-            timeout=settings.delivery_timeout_seconds,
-            allow_redirects=False,
-        )
-    except requests.RequestException as exc:
-        return _finish(
-            db,
-            settings,
-            event_id,
-            None,
-            f"{type(exc).__name__}: {exc}"[:500],
-            elapsed=time.monotonic() - started,
-        )
-    elapsed = time.monotonic() - started
-    code = response.status_code
-    if 200 <= code < 300:
-        return _finish(db, settings, event_id, code, None, elapsed=elapsed, delivered=True)
-    if code == 410:
-        _disable_endpoint(db, event.site_id, "endpoint answered 410 Gone")
-        return _finish(
-            db, settings, event_id, code, "410 Gone: endpoint disabled", dead=True, elapsed=elapsed
-        )
-    retry_after = retry_after_seconds(response.headers.get("Retry-After"), utcnow())
-    return _finish(
-        db, settings, event_id, code, f"HTTP {code}", elapsed=elapsed, retry_after=retry_after
-    )
+    # The URL is checked and the post pinned to the address just checked (resolving the name
+    # again could give another), over the site's kept-alive session, as a site pass does.
+    target = _connect(settings, site.id, (url, secret), post)
+    if isinstance(target, str):
+        return _finish(db, settings, event_id, None, target, dead=True)
+    outcome, _ = _send(db, settings, site.id, target, _Claimed(event_id, payload))
+    return outcome
 
 
 def _disable_endpoint(db: Database, site_id: str, reason: str) -> None:
