@@ -30,70 +30,13 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from intake_bench import pg_usage, tree_cpu  # noqa: E402
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError  # noqa: E402
-
-
-class Receiver:
-    """Keep-alive endpoint: verifies each callback, counts ids and TCP connections."""
-
-    def __init__(self) -> None:
-        self.secrets: list[str] = []
-        self.ids: dict[str, int] = {}
-        self.bad = 0
-        self.connections = 0
-        self.last = 0.0
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                with receiver.lock:
-                    receiver.connections += 1
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                ok = False
-                for secret in receiver.secrets:
-                    try:
-                        Webhook(secret).verify(raw, headers)
-                        ok = True
-                        break
-                    except WebhookVerificationError:
-                        continue
-                with receiver.lock:
-                    if ok:
-                        wid = headers["webhook-id"]
-                        receiver.ids[wid] = receiver.ids.get(wid, 0) + 1
-                        receiver.last = time.time()
-                    else:
-                        receiver.bad += 1
-                self.send_response(204 if ok else 401)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/civil-hook"
+from intake_bench import CallbackReceiver, pg_usage, tree_cpu  # noqa: E402
 
 
 def fill(db: Any, site_ids: list[str], n: int) -> list[str]:
@@ -164,7 +107,7 @@ def main() -> None:
     )
     upgrade(settings)
     db = Database(settings)
-    receiver = Receiver()
+    receiver = CallbackReceiver()
     site_ids = []
     with db.session() as session:
         for s in range(args.sites):
@@ -218,14 +161,15 @@ def main() -> None:
         published_s = time.time() - started
         wanted = set(event_ids)
         deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline and len(wanted & receiver.ids.keys()) < len(wanted):
+        ids = receiver.webhook_ids
+        while time.monotonic() < deadline and len(wanted & ids.keys()) < len(wanted):
             time.sleep(0.05)
         span = receiver.last - started
         cpu = tree_cpu(worker.pid) - cpu_before
         time.sleep(11)  # an idle PostgreSQL backend reports its counts within 10 s
         pg_after = pg_usage(args.database_url)
         done.set()
-        got = len(wanted & receiver.ids.keys())
+        got = len(wanted & receiver.webhook_ids.keys())
         report: dict[str, Any] = {
             "mode": args.mode,
             "callbacks": args.n,
@@ -233,8 +177,8 @@ def main() -> None:
             "worker_concurrency": args.concurrency,
             "delivered_verified": got,
             "lost": args.n - got,
-            "sent_twice": sum(1 for c in receiver.ids.values() if c > 1),
-            "bad_signatures": receiver.bad,
+            "sent_twice": sum(1 for c in receiver.webhook_ids.values() if c > 1),
+            "bad_signatures": receiver.bad_signatures,
             "publish_s": round(published_s, 2),
             "first_publish_to_last_callback_s": round(span, 2),
             "callbacks_per_s": round(got / span, 1) if span > 0 else None,

@@ -161,28 +161,35 @@ def load_texts(path: Path) -> list[str]:
 
 
 class CallbackReceiver:
-    """Loopback HTTP/1.1 endpoint: verifies each callback, records its first arrival."""
+    """Loopback HTTP/1.1 endpoint: verifies each callback, records its first arrival.
+
+    It accepts the signatures of every secret in ``secrets`` (one per site), counts the TCP
+    connections it accepted and when the last verified callback came.
+    """
 
     def __init__(self) -> None:
-        self.secret = ""
+        self.secrets: list[str] = []
         self.arrived: dict[str, float] = {}  # comment id -> first callback (epoch seconds)
         self.webhook_ids: dict[str, int] = {}
         self.bad_signatures = 0
+        self.connections = 0
+        self.last = 0.0
         self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as a real endpoint would
 
+            def setup(self) -> None:
+                super().setup()
+                with receiver.lock:
+                    receiver.connections += 1
+
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 now = time.time()
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                try:
-                    Webhook(receiver.secret).verify(raw, headers)
-                    ok = True
-                except WebhookVerificationError:
-                    ok = False
+                ok = any(receiver.verifies(secret, raw, headers) for secret in receiver.secrets)
                 body = json.loads(raw)
                 with receiver.lock:
                     if not ok:
@@ -190,6 +197,7 @@ class CallbackReceiver:
                     else:
                         wid = headers["webhook-id"]
                         receiver.webhook_ids[wid] = receiver.webhook_ids.get(wid, 0) + 1
+                        receiver.last = now
                         if body.get("type") == "comment.decided":
                             receiver.arrived.setdefault(body["data"]["comment_id"], now)
                 self.send_response(204 if ok else 401)
@@ -202,6 +210,14 @@ class CallbackReceiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def verifies(secret: str, raw: bytes, headers: dict[str, str]) -> bool:
+        try:
+            Webhook(secret).verify(raw, headers)
+        except WebhookVerificationError:
+            return False
+        return True
 
     @property
     def url(self) -> str:
@@ -569,7 +585,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="civil-bench-"))
     receiver = CallbackReceiver()
     proc, base, site, env = start_service(args, tmp, receiver.url)
-    receiver.secret = site["signing_secret"]
+    receiver.secrets.append(site["signing_secret"])
     sampler = Sampler(env, tmp, args.analyze_every)
     load_before = os.getloadavg()
     try:
