@@ -130,8 +130,16 @@ def test_an_edit_is_a_new_revision_of_the_authors_comment_and_a_replay_is_a_no_o
                 "actions": [{"actionType": "FLAG", "reason": "COMMENT_DETECTED_TOXIC"}],
             },
         ),
+        # The default policy holds incivility, however sure, and rejects only severe harm.
         (
             {"insult": 0.99},
+            {
+                "status": "SYSTEM_WITHHELD",
+                "actions": [{"actionType": "FLAG", "reason": "COMMENT_DETECTED_TOXIC"}],
+            },
+        ),
+        (
+            {"threat": 0.99},
             {
                 "status": "REJECTED",
                 "actions": [{"actionType": "FLAG", "reason": "COMMENT_DETECTED_TOXIC"}],
