@@ -23,6 +23,7 @@ from civil.tuning.versions import policy_history
 from tests.conftest import make_settings
 from tests.factories import comment_body
 from tests.support.moderation import moderator
+from tests.support.policies import EARLIER_REJECT
 from tests.support.scorers import KeywordScorer
 
 
@@ -36,15 +37,6 @@ def database(request: pytest.FixtureRequest) -> Database:
 
 # A site's own reject threshold for plain toxicity: the default policy only holds it.
 REJECT_TOXIC = {"toxicity": 0.92}
-# The reject thresholds sites were created with before the default narrowed to severe harm.
-EARLIER_REJECT = {
-    "toxicity": 0.92,
-    "severe_toxicity": 0.6,
-    "obscene": 0.95,
-    "threat": 0.8,
-    "insult": 0.92,
-    "identity_attack": 0.8,
-}
 
 
 def new_site(db: Database, **policy: Any) -> str:

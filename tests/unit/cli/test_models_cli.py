@@ -10,21 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from cli import civil
+from tests.support.policies import EARLIER_REJECT
 
 SCORER = "python:tests.support.scorers:HarmWordScorer"
 # The defaults before auto-reject was narrowed to severe harm.
-EARLIER = json.dumps(
-    {
-        "thresholds": {
-            "toxicity": 0.92,
-            "severe_toxicity": 0.6,
-            "obscene": 0.95,
-            "threat": 0.8,
-            "insult": 0.92,
-            "identity_attack": 0.8,
-        }
-    }
-)
+EARLIER = json.dumps({"thresholds": EARLIER_REJECT})
 COLUMNS = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
 ROWS = [
     ("You are an idiot.", {"toxic", "insult"}),

@@ -5,17 +5,9 @@ import pytest
 from civil.decision.policy import DEFAULT_HOLD, DEFAULT_REJECT, Policy, Reason, decide
 from civil.scoring import TOXICITY_LABELS
 from civil.tuning.versions import validate_policy
+from tests.support.policies import EARLIER_REJECT
 
 CLEAN = dict.fromkeys(TOXICITY_LABELS, 0.01)
-# The defaults before auto-reject was narrowed to severe harm: what sites created then stored.
-EARLIER_REJECT = {
-    "toxicity": 0.92,
-    "severe_toxicity": 0.60,
-    "obscene": 0.95,
-    "threat": 0.80,
-    "insult": 0.92,
-    "identity_attack": 0.80,
-}
 SEVERE = ("severe_toxicity", "threat", "identity_attack")
 ORDINARY = {"toxicity": "toxic", "insult": "toxic_insult", "obscene": "toxic_obscene"}
 
