@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         comments,
         compat,
         connection,
+        context,
         coral,
         deliveries,
         errors,
@@ -57,4 +58,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(module.bp)
     compat.init_app(app)
     moderate.init_app(app)
+    # Outermost, so it is the first to see a request (the ?wait= clock starts there).
+    context.stamp_arrival(app)
     return app

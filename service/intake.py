@@ -13,7 +13,7 @@ from civil.metrics import INTAKE
 from civil.schema import CommentIn
 from service.auth import require_site, site_counter
 from service.broker import enqueue_scoring
-from service.context import database, parse_body, settings
+from service.context import database, parse_body, seconds_since_arrival, settings
 from service.limits import per_caller
 
 bp = Blueprint("intake", __name__)
@@ -74,11 +74,12 @@ def submit(site_id: str) -> tuple[Response, int]:
             enqueue_scoring(submitted.comment_id, submitted.revision)
     view = submitted.view
     if view is None or (wait > 0 and view["status"] == "pending"):
+        # The wait counts from when the request reached the app, not from here.
         view = await_decision(
             database(),
             site_id,
             data.id,
-            wait,
+            max(0.0, wait - seconds_since_arrival()) if wait > 0 else 0.0,
             redis_url=settings().redis_url,
             comment_id=submitted.comment_id,
         )

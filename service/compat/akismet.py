@@ -38,7 +38,7 @@ from civil.schema import CommentIn
 from civil.spam.service import spam_input
 from service.broker import enqueue_scoring
 from service.compat.common import KeyedSite, key_counter, site_for_key
-from service.context import database, settings
+from service.context import database, seconds_since_arrival, settings
 from service.limits import per_caller
 
 bp = Blueprint("akismet", __name__)
@@ -150,7 +150,8 @@ def comment_check() -> Response:
         database(),
         site.site_id,
         data.id,
-        settings().akismet_deadline_seconds,
+        # Counted from when the request reached the app: Akismet clients time out.
+        max(0.0, settings().akismet_deadline_seconds - seconds_since_arrival()),
         redis_url=settings().redis_url,
         comment_id=submitted.comment_id,
     )
