@@ -70,8 +70,8 @@ bench: install ## Pipeline bench (real comments open-loop → decided → callba
 	$(BIN)/python bench/intake_bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/spam_bench.py
 
-BENCH_BURST_ARGS ?= -n 1500 --burst --model cascade
-bench-burst: install ## A burst as fast as the client posts: none lost, all called back, broker messages per waiting event
+BENCH_BURST_ARGS ?= -n 10000 --burst --model cascade --wait-every 100 --wait 5
+bench-burst: install ## 10,000 distinct comments as fast as the client posts: none lost, all called back, broker messages per waiting event, ?wait= answers
 	$(BIN)/python bench/intake_bench.py $(BENCH_BURST_ARGS)
 
 BENCH_FLOOD_ARGS ?= --copies 10000 -n 200

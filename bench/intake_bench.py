@@ -5,10 +5,12 @@ Let it start `civil run` itself in a temporary data dir (what `make bench` does)
     python bench/intake_bench.py -n 2000 --burst --model cascade      # as fast as the client can
     ... [--database-url postgresql://…] [--broker-url redis://…]
 
-Inputs are real comments, not a handful of repeating texts: ``bench/data/comments.jsonl`` (see
-``bench/data/README.md``: news-site comments, long talk-page comments and real spam, 20 to
-1,450 characters), each posted with its own author and IP. ``--data FILE`` takes another JSONL
-of ``{"text": …}`` rows.
+Inputs are real comments, not a handful of repeating texts, each posted with its own author and
+IP: by default ``bench/corpus.py`` writes *n* distinct ones (up to ~12,000: the English rows of
+the prepared test and validation splits, which no shipped model trained on, ~8 % real spam and
+the bundled comments) from ``../shared/data`` to a temp file; without ``../shared/data``, the
+740 of ``bench/data/comments.jsonl`` (see ``bench/data/README.md``), cycled. ``--data FILE``
+takes another JSONL of ``{"text": …}`` rows.
 
 The load generator runs in its own process; request *i* leaves at start + i/rate whatever the
 others are doing (open loop), so a slow service shows up as latency, not as a lower offered
@@ -537,7 +539,12 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--rate", type=float, default=20.0, help="comments per second offered")
     parser.add_argument("--burst", action="store_true", help="post as fast as the client can")
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="a JSON-lines corpus ({kind, text}); default: n distinct real comments built from "
+        f"../shared/data by bench/corpus.py when it is there, else {DATA.relative_to(ROOT)}",
+    )
     parser.add_argument(
         "--model",
         default="cascade",
@@ -581,8 +588,14 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
 
-    texts = load_texts(args.data)
     tmp = Path(tempfile.mkdtemp(prefix="civil-bench-"))
+    data = args.data
+    if data is None:
+        import corpus
+
+        # Warm-up texts come from the end of the list: build enough that none is posted twice.
+        data = corpus.build(args.n + args.warmup, tmp) if corpus.SHARED.is_dir() else DATA
+    texts = load_texts(data)
     receiver = CallbackReceiver()
     proc, base, site, env = start_service(args, tmp, receiver.url)
     receiver.secrets.append(site["signing_secret"])
@@ -656,6 +669,15 @@ def main() -> None:
             )
         report = {
             "comments": args.n,
+            "corpus": {
+                "file": "bench/corpus.py (temp)"
+                if data != args.data and data != DATA
+                else str(data),
+                "texts": len(texts),
+                "distinct_posted": len(set(texts[: args.n]))
+                if args.n <= len(texts)
+                else len(set(texts)),
+            },
             "mode": "burst" if args.burst else f"open loop at {args.rate:g}/s",
             "offered_per_s": round(args.n / posted_s, 1),
             "accepted": len(accepted),
