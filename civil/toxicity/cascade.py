@@ -78,6 +78,14 @@ class CascadeScorer:
     # Long comments: only the sentences the linear model does not settle as clean go to the
     # transformer (`sentences_to_read`); False sends every sentence.
     screen_sentences: bool = True
+    # Long comments: None takes each label's max over the linear windows and the transformer's
+    # sentences. A number scores each sentence as a short comment (the blend where escalated)
+    # and, where the transformer's score reaches this gate, weighs the linear member by
+    # `confident_weight` instead: a mild insult the linear model does not know still scores
+    # high, while a max over many benign sentences of a long talk page no longer takes the
+    # transformer's raw scores (models/README.md, chosen on validation).
+    sentence_gate: float | None = None
+    confident_weight: float = 0.0
 
     @property
     def name(self) -> str:
@@ -113,27 +121,74 @@ class CascadeScorer:
             if w:
                 scores = {k: w * fast_scores[k] + (1 - w) * v for k, v in scores.items()}
             results[index] = (scores, windows)
-        pieces: list[str] = []
-        owners: list[int] = []
-        for index in long:
-            chunks = self.sentences_to_read(sentence_chunks(texts[index]))
-            pieces += chunks
-            owners += [index] * len(chunks)
-        merged: dict[int, tuple[dict[str, float], int]] = {
-            index: (dict(results[index][0]), results[index][1]) for index in long
-        }
-        for index, (scores, _) in zip(
-            owners, self.slow.score_batch_detailed(pieces) if pieces else [], strict=True
-        ):
-            # A long comment: each label's max over the linear windows and the sentences.
-            best, count = merged[index]
-            for label, value in scores.items():
-                best[label] = max(best.get(label, 0.0), value)
-            merged[index] = (best, count)
-        for index in long:
-            best, count = merged[index]
-            results[index] = (best, max(count, owners.count(index)))
+        merged = self.score_long([texts[i] for i in long], [results[i][0] for i in long])
+        for index, (scores, read) in zip(long, merged, strict=True):
+            results[index] = (scores, max(results[index][1], read))
         return results
+
+    def score_long(
+        self, texts: Sequence[str], window_maxima: Sequence[dict[str, float]]
+    ) -> list[tuple[dict[str, float], int]]:
+        """Long texts, sentence by sentence, and the number of sentences the transformer read.
+
+        ``window_maxima``: each text's linear scores, the max over its windows.
+
+        With ``sentence_gate`` set, each sentence is scored as a short comment would be (the
+        linear score where the linear model settles it, else the blend of both members), and
+        where the transformer's score reaches the gate, by the higher of that blend and the
+        one weighing the linear model by ``confident_weight``; each label takes its max over
+        the sentences. Without it, each label is the max over the linear model's
+        windows and the transformer's sentences.
+        """
+        pieces: list[str] = []
+        owners: list[tuple[int, int]] = []
+        sentence_scores: list[list[dict[str, float]]] = []
+        for index, text in enumerate(texts):
+            chunks = sentence_chunks(text)
+            needed = self.screen_sentences or self.sentence_gate is not None
+            linear = self.fast.score_batch(chunks) if needed else []
+            sentence_scores.append(linear)
+            for position, chunk in enumerate(chunks):
+                if not self.screen_sentences or self.unsettled(linear[position]):
+                    pieces.append(chunk)
+                    owners.append((index, position))
+        slow = self.slow.score_batch_detailed(pieces) if pieces else []
+        read: list[dict[int, dict[str, float]]] = [{} for _ in texts]
+        for (index, position), (scores, _) in zip(owners, slow, strict=True):
+            read[index][position] = scores
+        return [
+            (self.merge_sentences(window_max, sentences, by_position), len(by_position))
+            for window_max, sentences, by_position in zip(
+                window_maxima, sentence_scores, read, strict=True
+            )
+        ]
+
+    def merge_sentences(
+        self,
+        window_max: dict[str, float],
+        linear: list[dict[str, float]],
+        read: dict[int, dict[str, float]],
+    ) -> dict[str, float]:
+        """One long text's scores from its linear windows' max and its sentences' scores."""
+        if self.sentence_gate is None:
+            best = dict(window_max)
+            for scores in read.values():
+                for label, value in scores.items():
+                    best[label] = max(best.get(label, 0.0), value)
+            return best
+        w, gate, confident = self.linear_weight, self.sentence_gate, self.confident_weight
+        best = dict.fromkeys(window_max, 0.0)
+        for position, fast in enumerate(linear):
+            slow = read.get(position)
+            for label in best:
+                value = fast[label]
+                if slow is not None:
+                    value = w * fast[label] + (1 - w) * slow[label]
+                    if slow[label] >= gate:
+                        trusted = confident * fast[label] + (1 - confident) * slow[label]
+                        value = max(value, trusted)
+                best[label] = max(best[label], value)
+        return best
 
     def sentences_to_read(self, chunks: list[str]) -> list[str]:
         """The sentences of a long comment the transformer reads: those the linear model,
@@ -147,10 +202,12 @@ class CascadeScorer:
             return chunks
         scored = self.fast.score_batch(chunks)
         return [
-            chunk
-            for chunk, scores in zip(chunks, scored, strict=True)
-            if any(scores[label] >= low for label, (low, _) in self.bands.items())
+            chunk for chunk, scores in zip(chunks, scored, strict=True) if self.unsettled(scores)
         ]
+
+    def unsettled(self, scores: dict[str, float]) -> bool:
+        """Whether the linear scores of a sentence leave some label inside its band or above."""
+        return any(scores[label] >= low for label, (low, _) in self.bands.items())
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
         return [scores for scores, _ in self.score_batch_detailed(texts)]
@@ -171,3 +228,14 @@ def load_linear_weight(path: Path) -> float:
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"blend linear_weight must be within [0, 1], not {weight}")
     return weight
+
+
+def load_sentence_gate(path: Path) -> tuple[float | None, float]:
+    """The long-comment rule of ``cascade.json``: ``long.sentence_gate`` (None: the max rule)
+    and ``long.confident_linear_weight``."""
+    long = json.loads(Path(path).read_text()).get("long", {})
+    gate, confident = long.get("sentence_gate"), float(long.get("confident_linear_weight", 0.0))
+    for name, value in (("sentence_gate", gate), ("confident_linear_weight", confident)):
+        if value is not None and not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"long {name} must be within [0, 1], not {value}")
+    return (None if gate is None else float(gate)), confident

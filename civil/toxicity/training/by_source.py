@@ -1,11 +1,12 @@
 """ROC-AUC per source of a labelled split, for the linear model, MiniLM and the cascade.
 
 ``python -m civil.toxicity.training.by_source [--data valid.jsonl] [--models models]
-[--cache scores.jsonl]`` prints one row per source: its rows, the toxicity AUC and the mean AUC
-of the labels that source has (a label with one class only in that source has no AUC), for
-each model. The transformer reads every text once: its scores are memoised (and kept in
-``--cache`` between runs), and the cascade takes its escalated comments' transformer scores
-from that memo, so scoring the cascade costs only the long comments' sentences on top.
+[--cache scores.jsonl] [--per-source N]`` prints one row per source: its rows, the toxicity
+AUC and the mean AUC of the labels that source has (a label with one class only in that source
+has no AUC), for each model. ``--per-source N`` scores a seeded sample of at most N rows a
+source. The transformer reads every text once: its scores are memoised (and appended to
+``--cache``, so a stopped run resumes), and the cascade takes its escalated comments'
+transformer scores from that memo, so the cascade costs only the long comments' sentences.
 """
 
 from __future__ import annotations
@@ -110,6 +111,23 @@ def markdown(rows: list[dict[str, Any]], models: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def sample_by_source(data: Dataset, n: int, seed: int = 0) -> Dataset:
+    """At most ``n`` rows of each source, drawn with a fixed seed, in their original order."""
+    rng = np.random.default_rng(seed)
+    sources = np.asarray(data.sources, dtype=object)
+    keep: list[int] = []
+    for source in sorted(set(data.sources)):
+        rows = np.flatnonzero(sources == source)
+        keep += rng.choice(rows, size=min(n, len(rows)), replace=False).tolist()
+    keep.sort()
+    return Dataset(
+        [data.texts[i] for i in keep],
+        data.labels[keep],
+        [data.sources[i] for i in keep],
+        [data.langs[i] for i in keep],
+    )
+
+
 def score_models(
     data: Dataset, model_dir: Path, cache: Path | None = None
 ) -> tuple[dict[str, np.ndarray], MemoScorer]:
@@ -135,9 +153,13 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--cache", type=Path, default=None, help="transformer scores, JSONL")
     parser.add_argument("--json", type=Path, default=None, help="also write the table here")
     parser.add_argument("--scores", type=Path, default=None, help="also write the scores, .npz")
-    parser.add_argument("--limit", type=int, default=0, help="read at most this many rows")
+    parser.add_argument(
+        "--per-source", type=int, default=0, help="a seeded sample of at most N rows a source"
+    )
     args = parser.parse_args(argv)
-    data = read_dataset(args.data, limit=args.limit)
+    data = read_dataset(args.data)
+    if args.per_source:
+        data = sample_by_source(data, args.per_source)
     scores, _ = score_models(data, args.models, args.cache)
     if args.scores is not None:
         np.savez(

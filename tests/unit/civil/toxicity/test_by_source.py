@@ -69,3 +69,13 @@ def test_a_source_with_one_class_has_no_auc():
     (row, _) = table(data, {"m": np.zeros((2, 6))})
     assert row["m"] == {"toxicity": None, "mean": None}
     assert "| c | 2 | — | — |" in markdown([row], ["m"])
+
+
+def test_sample_by_source_is_seeded_and_capped():
+    from civil.toxicity.training.by_source import sample_by_source
+
+    sources = ["a"] * 10 + ["b"] * 3
+    data = Dataset([str(i) for i in range(13)], np.zeros((13, 6), np.float32), sources, ["en"] * 13)
+    first, again = sample_by_source(data, 4), sample_by_source(data, 4)
+    assert first.texts == again.texts and first.sources.count("a") == 4
+    assert first.sources.count("b") == 3 and first.texts == sorted(first.texts, key=int)
