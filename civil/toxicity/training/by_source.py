@@ -77,7 +77,9 @@ def append_memo(path: Path, results: Iterable[tuple[str, Detailed]]) -> None:
 
 
 def matrix(results: Sequence[dict[str, float]]) -> np.ndarray:
-    return np.array([[scores[label] for label in TOXICITY_LABELS] for scores in results])
+    """Scores as an (N, 6) array; a label a scorer does not give counts 0 (the multilingual
+    model the cascade routes German and other languages to scores toxicity only)."""
+    return np.array([[scores.get(label, 0.0) for label in TOXICITY_LABELS] for scores in results])
 
 
 def table(data: Dataset, scores: dict[str, np.ndarray]) -> list[dict[str, Any]]:

@@ -164,7 +164,7 @@ def long_insult_rates(cascade: Any, slow: MemoScorer, weight: float) -> dict[str
 def choose(valid: dict[str, Any], rates: dict[str, Any]) -> str:
     """The rule with the best validation mean AUC among those finding ``long_insult`` as
     often as ``max`` does (``max`` itself included)."""
-    options = [key for key in valid if rates[key] >= rates["max"]]
+    options = [key for key in rates if rates[key] >= rates["max"]]
     return max(options, key=lambda key: valid[key])
 
 

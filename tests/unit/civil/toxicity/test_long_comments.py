@@ -41,7 +41,7 @@ def test_the_gate_trusts_the_transformer_only_where_it_is_confident():
 
 
 def test_choose_keeps_the_functional_rate():
-    valid = {"max": 0.97, "sentence 0.5 0.0": 0.99, "sentence 0.7 0.2": 0.98}
+    valid = {"rows": 9, "max": 0.97, "sentence 0.5 0.0": 0.99, "sentence 0.7 0.2": 0.98}
     rates = {"max": 0.8, "sentence 0.5 0.0": 0.7, "sentence 0.7 0.2": 0.8}
     assert choose(valid, rates) == "sentence 0.7 0.2"
     assert choose(valid, dict(rates, **{"sentence 0.7 0.2": 0.5})) == "max"
