@@ -1,15 +1,18 @@
 """The cascade: the linear model settles clear cases, the transformer scores the uncertain band.
 
 A comment goes to the transformer when, for any label, the linear score falls inside that
-label's band [low, high], and always when it is long enough to be windowed: then both members
-score it in windows and each label takes the higher of the two maxima, so an abusive sentence
-anywhere in a long comment is found by whichever member reads it better. The transformer reads
-a long comment sentence by sentence (`sentence_chunks`): a 128-token window of news with one
-insult in it scores toxicity ~0.2, the insult's sentence alone ~0.95. Bands are chosen on
+label's band [low, high], and always when it is long enough to be windowed. An escalated
+short comment takes a blend of both members' scores (`linear_weight`). A long one is read
+sentence by sentence (`sentence_chunks`): a 128-token window of news with one insult in it
+scores toxicity ~0.2, the insult's sentence alone ~0.95. The linear model scores every
+sentence and the transformer reads those it leaves unsettled; each sentence is then scored
+as a short comment would be, the transformer trusted more where it is confident
+(`sentence_gate`), and each label takes its max over the sentences. Bands are chosen on
 validation data (`tune_bands` in `civil/toxicity/training/tune.py`) so that the merged scores
 lose (almost) no ROC-AUC against the transformer alone while sending as few comments as
-possible to it. They ship as JSON beside the models, with the blend weight of an escalated
-comment's two scores (`linear_weight`, chosen by `civil/toxicity/training/blend.py`).
+possible to it. They ship as JSON beside the models, with the blend weight
+(`civil/toxicity/training/blend.py`) and the long-comment gate
+(`civil/toxicity/training/long_comments.py`).
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ class CascadeScorer:
     # best mean AUC on the validation six-label rows (models/README.md).
     linear_weight: float = 0.0
     # Long comments: only the sentences the linear model does not settle as clean go to the
-    # transformer (`sentences_to_read`); False sends every sentence.
+    # transformer (`unsettled`); False sends every sentence.
     screen_sentences: bool = True
     # Long comments: None takes each label's max over the linear windows and the transformer's
     # sentences. A number scores each sentence as a short comment (the blend where escalated)
@@ -97,9 +100,8 @@ class CascadeScorer:
     def score_batch_detailed(self, texts: Sequence[str]) -> list[tuple[dict[str, float], int]]:
         """Scores and windows per text: the linear model's windows for texts it settled.
 
-        The linear model windows long texts too (each label's max over its windows), so the
-        escalation decision sees an insult buried deep in a long comment; a windowed text
-        is always escalated and takes, per label, the higher of the two members' maxima.
+        The linear model windows long texts too (each label's max over its windows); a
+        windowed text is always escalated and scored sentence by sentence (`score_long`).
         """
         detailed = getattr(self.fast, "score_batch_detailed", None)
         if detailed is not None:
@@ -189,21 +191,6 @@ class CascadeScorer:
                         value = max(value, trusted)
                 best[label] = max(best[label], value)
         return best
-
-    def sentences_to_read(self, chunks: list[str]) -> list[str]:
-        """The sentences of a long comment the transformer reads: those the linear model,
-        scoring each sentence alone, leaves inside some label's band (or above it).
-
-        A sentence the linear model scores clearly clean on every label is clean to the
-        transformer too, as a short comment would be; this is the cascade's rule applied to
-        each sentence instead of to the whole comment.
-        """
-        if not self.screen_sentences:
-            return chunks
-        scored = self.fast.score_batch(chunks)
-        return [
-            chunk for chunk, scores in zip(chunks, scored, strict=True) if self.unsettled(scores)
-        ]
 
     def unsettled(self, scores: dict[str, float]) -> bool:
         """Whether the linear scores of a sentence leave some label inside its band or above."""
