@@ -72,12 +72,18 @@ def load_scorer(spec: str, model_dir: Path, batch_size: int = 32) -> Scorer:
 
 
 def _load_cascade(model_dir: Path, batch_size: int, int8: bool = False) -> Scorer:
-    from civil.toxicity.cascade import CascadeScorer, load_bands, load_linear_weight
+    from civil.toxicity.cascade import (
+        CascadeScorer,
+        load_bands,
+        load_linear_weight,
+        load_sentence_gate,
+    )
     from civil.toxicity.linear import LinearToxicityModel
 
     try:
         bands = load_bands(model_dir / CASCADE_BANDS)
         linear_weight = load_linear_weight(model_dir / CASCADE_BANDS)
+        sentence_gate, confident_weight = load_sentence_gate(model_dir / CASCADE_BANDS)
     except (OSError, ValueError, KeyError) as exc:
         raise ScorerUnavailable(f"cascade bands {model_dir / CASCADE_BANDS}: {exc}") from exc
     fast = LinearToxicityModel.load(model_dir / LINEAR_DIR)
@@ -90,7 +96,14 @@ def _load_cascade(model_dir: Path, batch_size: int, int8: bool = False) -> Score
         slow = load_onnx_scorer("onnx-int8:" + MINILM_CHECKPOINT, model_dir, batch_size=batch_size)
     else:
         slow = DetoxifyScorer(MINILM_CHECKPOINT, model_dir, batch_size=batch_size)
-    return CascadeScorer(fast, slow, bands, linear_weight)
+    return CascadeScorer(
+        fast,
+        slow,
+        bands,
+        linear_weight,
+        sentence_gate=sentence_gate,
+        confident_weight=confident_weight,
+    )
 
 
 def _load_python_scorer(target: str) -> Scorer:

@@ -87,3 +87,52 @@ def test_long_texts_send_only_unsettled_sentences_to_the_transformer():
     slow.calls.clear()
     ((clean, _),) = cascade.score_batch_detailed([calm * 40])
     assert slow.calls == [] and clean["toxicity"] == pytest.approx(0.05)
+
+
+def test_gated_long_texts_blend_each_sentence_and_let_only_confident_ones_through():
+    rude = "And whoever wrote this is a complete and utter nitwit, frankly."
+    odd = "Some would call the parking plan a bit of a disgrace, I suppose."
+    calm = "Calm news about the weather and the buses on the high street. "
+    linear = {"nitwit": 0.5, "disgrace": 0.3}
+    transformer = {"nitwit": 0.9, "disgrace": 0.6}
+
+    def pick(table, default):
+        return lambda t: next((v for k, v in table.items() if k in t), default)
+
+    fast = Fixed("linear", pick(linear, 0.05), windows=7)
+    slow = Fixed("minilm", pick(transformer, 0.3))
+    bands = dict.fromkeys(TOXICITY_LABELS, (0.2, 0.8))
+    gated = CascadeScorer(fast, slow, bands, 0.4, sentence_gate=0.8)
+    ungated = CascadeScorer(fast, slow, bands, 0.4)
+    insult = calm * 20 + rude + " " + calm * 20
+    benign = calm * 20 + odd + " " + calm * 20
+    ((found, windows),) = gated.score_batch_detailed([insult])
+    # The insult's sentence: the transformer's 0.9 passes the gate and is kept.
+    assert found["insult"] == pytest.approx(0.9) and windows >= 7
+    ((talk, _),) = gated.score_batch_detailed([benign])
+    # A doubtful sentence of a long benign text keeps the blend, not the transformer's 0.6.
+    assert talk["toxicity"] == pytest.approx(0.4 * 0.3 + 0.6 * 0.6)
+    assert ungated.score_batch_detailed([benign])[0][0]["toxicity"] == pytest.approx(0.6)
+    # Above the transformer's score, the gate keeps the blend for the insult too.
+    strict = CascadeScorer(fast, slow, bands, 0.4, sentence_gate=0.95)
+    assert strict.score_batch([insult])[0]["insult"] == pytest.approx(0.4 * 0.5 + 0.6 * 0.9)
+    # Where the transformer is confident, the linear member weighs confident_weight only.
+    trusting = CascadeScorer(fast, slow, bands, 0.4, sentence_gate=0.8, confident_weight=0.25)
+    assert trusting.score_batch([insult])[0]["insult"] == pytest.approx(0.25 * 0.5 + 0.75 * 0.9)
+    # Only the unsettled sentences were read by the transformer, one per text.
+    slow.calls.clear()
+    gated.score_batch([insult, benign])
+    assert slow.calls == [[rude, odd]]
+
+
+def test_sentence_gate_is_read_from_the_cascade_file(tmp_path):
+    from civil.toxicity.cascade import load_sentence_gate
+
+    path = tmp_path / "cascade.json"
+    path.write_text('{"long": {"sentence_gate": 0.7, "confident_linear_weight": 0.25}}')
+    assert load_sentence_gate(path) == (0.7, 0.25)
+    path.write_text('{"bands": {}}')
+    assert load_sentence_gate(path) == (None, 0.0)
+    path.write_text('{"bands": {}, "long": {"sentence_gate": 1.5}}')
+    with pytest.raises(ValueError, match="sentence_gate"):
+        load_sentence_gate(path)
