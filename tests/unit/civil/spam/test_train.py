@@ -95,3 +95,35 @@ def test_comment_ham_does_not_move_the_calibration_set():
     z = with_ham.logits(["win a free prize now call 3"])
     assert float(z[0]) > 0
     assert np.isfinite(base.meta["platt"][0]) and with_ham.meta["trained_on"]["news-comments"] == 40
+
+
+def test_youtube_rows_weigh_more_than_sms_and_the_fit_records_it(tmp_path):
+    from civil.spam.training import train
+
+    _write_csv(
+        tmp_path / "Youtube01-Psy.csv",
+        ["COMMENT_ID", "AUTHOR", "DATE", "CONTENT", "CLASS"],
+        [["a", "x", "", "check out my channel", "1"], ["b", "y", "", "great song", "0"]],
+    )
+    rows = train.read_youtube(tmp_path / "Youtube01-Psy.csv")
+    assert [(r.group, r.weight) for r in rows] == [("psy", 2.0), ("psy", 2.0)]
+    assert train.YOUTUBE_WEIGHT > 1.0  # SMS rows keep the default weight of 1
+    sms = [Example(f"see you at lunch {i} ok", 0, "sms") for i in range(10)]
+    spam = [Example(f"subscribe to my channel {i} now", 1, "psy", 2.0) for i in range(10)]
+    model = train.fit([*spam, *sms], folds=2)
+    assert model.meta["row_weights"] == {"psy": 2.0, "sms": 1.0}
+
+
+def test_a_row_weight_moves_the_fitted_model():
+    import numpy as np
+
+    from civil.spam.training import train
+
+    ham = [Example(f"see you at lunch {i} ok", 0, "sms") for i in range(12)]
+    spam = [Example(f"call now to win a prize {i}", 1, "sms") for i in range(12)]
+    # The same ambiguous text labelled spam once: weighted up, it pulls "lunch" towards spam.
+    light = [Example("lunch prize", 1, "psy", 1.0)]
+    heavy = [Example("lunch prize", 1, "psy", 8.0)]
+    z_light = train.fit([*ham, *spam, *light], folds=2).logits(["lunch prize"])
+    z_heavy = train.fit([*ham, *spam, *heavy], folds=2).logits(["lunch prize"])
+    assert float(np.asarray(z_heavy)[0]) > float(np.asarray(z_light)[0])
