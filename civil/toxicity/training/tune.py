@@ -10,6 +10,7 @@ Jigsaw six-label test rows.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from civil.scoring import TOXICITY_LABELS, Scorer
 from civil.toxicity.cascade import Band
 from civil.toxicity.dataset import read_dataset
 from civil.toxicity.metrics import roc_auc_or_nan
+
+log = logging.getLogger(__name__)
 
 
 def read_split(
@@ -166,5 +169,35 @@ def run(data_dir: Path, model_dir: Path, linear: Scorer, minilm: Scorer) -> dict
         "minilm": _table(test_y, test_known, slow),
         "cascade": _table(test_y, test_known, cascade),
     }
-    (model_dir / "cascade.json").write_text(json.dumps(report, indent=2) + "\n")
+    path = model_dir / "cascade.json"
+    report.update(carried_choices(path))
+    path.write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+# Chosen after the bands, by their own studies (civil/toxicity/training/blend.py and
+# long_comments.py): the escalated comments' blend weight and the long-comment rule.
+LATER_CHOICES = ("blend", "long")
+
+
+def carried_choices(path: Path) -> dict[str, Any]:
+    """The later choices of the cascade file being replaced, kept rather than silently dropped.
+
+    Without them the cascade would fall back to MiniLM's scores alone for escalated comments
+    and the max rule for long ones, losing ranking without a word. They were chosen for the old
+    bands, so they are kept with a warning to choose them again.
+    """
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    kept = {key: previous[key] for key in LATER_CHOICES if key in previous}
+    if kept:
+        log.warning(
+            "kept %s from the previous %s; they were chosen for its bands: choose them again "
+            "(python -m civil.toxicity.training.blend, python -m "
+            "civil.toxicity.training.long_comments)",
+            ", ".join(kept),
+            path.name,
+        )
+    return kept

@@ -136,3 +136,19 @@ def test_sentence_gate_is_read_from_the_cascade_file(tmp_path):
     path.write_text('{"bands": {}, "long": {"sentence_gate": 1.5}}')
     with pytest.raises(ValueError, match="sentence_gate"):
         load_sentence_gate(path)
+
+
+def test_retuning_the_bands_keeps_the_blend_and_the_long_rule_with_a_warning(tmp_path, caplog):
+    from civil.toxicity.training.tune import carried_choices
+
+    path = tmp_path / "cascade.json"
+    assert carried_choices(path) == {}  # no previous file: nothing to keep
+    path.write_text(
+        '{"bands": {}, "blend": {"linear_weight": 0.4}, "long": {"sentence_gate": 0.75}}'
+    )
+    with caplog.at_level("WARNING"):
+        kept = carried_choices(path)
+    assert kept == {"blend": {"linear_weight": 0.4}, "long": {"sentence_gate": 0.75}}
+    assert "choose them again" in caplog.text
+    path.write_text('{"bands": {}}')
+    assert carried_choices(path) == {}
