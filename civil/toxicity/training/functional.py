@@ -8,9 +8,14 @@ comment: the scorer (language routing included), the pipeline's scoring notes an
 Functionalities:
 
 - ``threat_direct``, ``threat_implicit``: threats against the reader, plain or veiled.
-- ``identity_attack``: dehumanising statements about a group.
+- ``threat_normative``: someone (a person, an official, a group) "should be shot".
+- ``identity_attack``: dehumanising statements about a group; ``identity_question``: the same
+  hate asked as a question or given as an opinion; ``identity_clause``: hate inside a
+  subordinate clause of an otherwise ordinary sentence.
+- ``hate_evasion``: the dehumanising statements with their key word evaded (every evasion below).
 - ``insult_plain`` and ``insult_evasion``: insults, and the same insults written with
-  leetspeak, spaced letters, Cyrillic look-alikes, zero-width characters or stretched letters.
+  leetspeak, spaced letters, Cyrillic look-alikes, zero-width characters, stretched letters,
+  two letters swapped, a letter dropped, or the space before them removed.
 - ``long_insult``: one insult somewhere inside 3,000-20,000 characters of neutral text.
 - ``benign_identity``: neutral sentences that name an identity.
 - ``negated_hate``: a speaker rejecting hatred of a group.
@@ -66,6 +71,35 @@ THREAT_IMPLICIT = (
     "Enjoy your last week of writing, we are coming for you.",
     "We know your car and where you park it.",
 )
+THREAT_NORMATIVE = (
+    "{t} should be shot.",
+    "Someone should put a bullet in {t}.",
+    "{t} deserve to be hanged in public.",
+    "{t} ought to be beaten until they learn.",
+    "Somebody needs to run {t} over with a truck.",
+    "{t} should be lined up against a wall.",
+    "Honestly {t} should be strung up from a lamppost.",
+    "{t} need to be taken out, permanently.",
+)
+THREAT_TARGETS = (
+    "the mayor", "that reporter", "the author of this article", "the judge", "these protesters",
+    "the councillors", "people like you", "the moderators", "the editor", "that senator",
+    "the strikers", "the landlord", "the referee", "the new neighbours",
+)  # fmt: skip
+QUESTION_TEMPLATES = (
+    "Why are {group} so disgusting?",
+    "Isn't it obvious that {group} are inferior?",
+    "In my opinion {group} are a plague on this country.",
+    "I honestly think {group} are parasites.",
+    "Am I the only one who thinks {group} are less than human?",
+)
+CLAUSE_TEMPLATES = (
+    "The reason the neighbourhood went downhill is that {group} are animals.",
+    "I moved to the suburbs because {group} are filth, and I wanted a quiet street.",
+    "The council can fix the roads, although {group} are vermin who will wreck them again.",
+    "My cousin, who says {group} are a disease, came to the barbecue on Sunday.",
+    "We all know that {group} are subhuman, so the vote on the new centre is a waste of time.",
+)
 ATTACK_TEMPLATES = (
     "{group} are vermin and should be wiped out.",
     "{group} are subhuman filth.",
@@ -74,6 +108,13 @@ ATTACK_TEMPLATES = (
     "I hate {group}, they are a disease.",
     "{group} do not deserve to live among decent people.",
 )
+# The attack templates whose key word a hater would evade, and that word.
+HATE_WORDS = {
+    "{group} are vermin and should be wiped out.": "vermin",
+    "{group} are subhuman filth.": "subhuman",
+    "All {group} are disgusting animals.": "animals",
+    "I hate {group}, they are a disease.": "disease",
+}
 INSULT_TEMPLATES = (
     "you are {a} {w}",
     "You are such {a} {w}.",
@@ -117,7 +158,11 @@ APPROVE = "approve"
 EXPECTED = {
     "threat_direct": FLAG,
     "threat_implicit": FLAG,
+    "threat_normative": FLAG,
     "identity_attack": FLAG,
+    "identity_question": FLAG,
+    "identity_clause": FLAG,
+    "hate_evasion": FLAG,
     "insult_plain": FLAG,
     "insult_evasion": FLAG,
     "long_insult": FLAG,
@@ -131,14 +176,31 @@ _LEET = str.maketrans({"i": "1", "o": "0", "e": "3", "a": "@", "s": "$"})
 
 
 def evasions(word: str) -> dict[str, str]:
-    """The insult written five evasive ways."""
+    """The word written evasive ways: each key an evasion, each value the word so written.
+
+    ``joined`` is a marker, not a spelling: the word is written as is, and the case glues it
+    to the word before it (the space removed).
+    """
+    middle = len(word) // 2
+    vowels = [i for i, c in enumerate(word) if c in "aeiou" and 0 < i < len(word) - 1]
+    dropped = vowels[0] if vowels else middle
     return {
         "leet": word.translate(_LEET),
         "spaced": " ".join(word),
         "cyrillic": word.translate(_CYRILLIC),
         "zero_width": "\u200b".join(word),
         "stretched": word[:-1] + word[-1] * 4 if word[-1] in "aeiouty" else word + word[-1] * 3,
+        "swapped": word[: middle - 1] + word[middle] + word[middle - 1] + word[middle + 1 :],
+        "dropped": word[:dropped] + word[dropped + 1 :],
+        "joined": word,
     }
+
+
+def evade(text: str, word: str, name: str, evaded: str) -> str:
+    """``text`` with ``word`` written the ``name`` way (``joined``: the space before it removed)."""
+    if name == "joined":
+        return text.replace(f" {word}", word, 1)
+    return text.replace(word, evaded, 1)
 
 
 @dataclass(frozen=True)
@@ -149,7 +211,15 @@ class Case:
 
 
 def cases(seed: int = 0) -> Iterator[Case]:
-    """Every case of the suite (deterministic)."""
+    """Every case of the suite (deterministic), each text once."""
+    seen: set[str] = set()
+    for case in _all_cases(seed):
+        if case.text not in seen:
+            seen.add(case.text)
+            yield case
+
+
+def _all_cases(seed: int) -> Iterator[Case]:
     rng = random.Random(seed)  # noqa: S311 - reproducible positions, not a secret
     for text in THREAT_DIRECT:
         yield Case("threat_direct", text)
@@ -157,17 +227,33 @@ def cases(seed: int = 0) -> Iterator[Case]:
     for text in THREAT_IMPLICIT:
         yield Case("threat_implicit", text)
         yield Case("threat_implicit", text.lower().rstrip("."))
-    for template in ATTACK_TEMPLATES:
+    for template in THREAT_NORMATIVE:
+        for target in THREAT_TARGETS:
+            text = template.format(t=target)
+            yield Case("threat_normative", text[0].upper() + text[1:])
+            yield Case("threat_normative", text.lower().rstrip("."), "lower")
+    for functionality, templates in (
+        ("identity_attack", ATTACK_TEMPLATES),
+        ("identity_question", QUESTION_TEMPLATES),
+        ("identity_clause", CLAUSE_TEMPLATES),
+    ):
+        for template in templates:
+            for group in GROUPS:
+                text = template.format(group=group)
+                yield Case(functionality, text[0].upper() + text[1:])
+                yield Case(functionality, text.lower(), "lower")
+    for template, word in HATE_WORDS.items():
         for group in GROUPS:
             text = template.format(group=group)
-            yield Case("identity_attack", text[0].upper() + text[1:])
-            yield Case("identity_attack", text.lower(), "lower")
+            text = text[0].upper() + text[1:]
+            for name, evaded in evasions(word).items():
+                yield Case("hate_evasion", evade(text, word, name, evaded), name)
     for template in INSULT_TEMPLATES:
         for word in INSULTS:
             plain = template.format(a="an" if word[0] in "aeiou" else "a", w=word)
             yield Case("insult_plain", plain)
             for name, evaded in evasions(word).items():
-                yield Case("insult_evasion", plain.replace(word, evaded), name)
+                yield Case("insult_evasion", evade(plain, word, name, evaded), name)
     for length in (3_000, 8_000, 20_000):
         for word in INSULTS:
             filler = "".join(rng.choice(NEWS) for _ in range(length // 80))
@@ -191,10 +277,18 @@ def cases(seed: int = 0) -> Iterator[Case]:
             yield Case("counter_speech", text.lower(), "lower")
 
 
-def run(scorer: Any, policy: Policy | None = None, limit: int | None = None) -> dict:
-    """Decide every case with ``scorer`` and ``policy``; rates per functionality."""
+def run(
+    scorer: Any,
+    policy: Policy | None = None,
+    limit: int | None = None,
+    only: set[str] | None = None,
+) -> dict:
+    """Decide every case (of the ``only`` functionalities) with ``scorer`` and ``policy``.
+
+    Rates per functionality, and for evasions per way of evading (``by_variant``).
+    """
     policy = policy or Policy()
-    selected = list(cases())
+    selected = [case for case in cases() if only is None or case.functionality in only]
     if limit is not None:
         # Every functionality keeps its share; a stride keeps variety.
         by_kind: dict[str, list[Case]] = defaultdict(list)
@@ -215,12 +309,15 @@ def run(scorer: Any, policy: Policy | None = None, limit: int | None = None) -> 
         tally = tallies.setdefault(
             case.functionality,
             {"expected": EXPECTED[case.functionality], "n": 0, "flagged": 0, "rejected": 0,
-             "failures": []},
+             "failures": [], "variants": defaultdict(lambda: [0, 0])},
         )  # fmt: skip
         tally["n"] += 1
         tally["flagged"] += flagged
         tally["rejected"] += decision.action == "reject"
         passed = flagged if EXPECTED[case.functionality] == FLAG else not flagged
+        if case.functionality.endswith("_evasion"):
+            tally["variants"][case.variant][0] += passed
+            tally["variants"][case.variant][1] += 1
         if not passed and len(tally["failures"]) < 5:
             tally["failures"].append(case.text[:120])
     report = {}
@@ -236,4 +333,8 @@ def run(scorer: Any, policy: Policy | None = None, limit: int | None = None) -> 
             "pass_rate": round(rate if tally["expected"] == FLAG else 1 - rate, 3),
             "examples_failed": tally["failures"],
         }
+        if tally["variants"]:
+            report[name]["by_variant"] = {
+                variant: round(ok / n, 3) for variant, (ok, n) in sorted(tally["variants"].items())
+            }
     return report

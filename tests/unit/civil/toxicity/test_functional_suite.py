@@ -14,9 +14,10 @@ MODELS = Path(__file__).resolve().parents[4] / "models"
 # Floors a little under what the shipped default model and policy reach on this subset
 # (models/README.md has the full-suite numbers). They are not the issue's targets.
 FLOORS = {
-    # measured on this subset 2026-12-01: 0.963, 0.889, 0.521, 0.963, 0.741, 0.900
+    # measured on this subset 2026-12-01: 0.963, 0.889, 0.521, 0.963, 0.741, 0.900; with
+    # swapped, dropped and joined letters in the suite, insult_evasion 0.778
     "insult_plain": 0.90,
-    "insult_evasion": 0.80,
+    "insult_evasion": 0.70,
     "long_insult": 0.45,
     "benign_identity": 0.90,
     "identity_attack": 0.65,
@@ -27,9 +28,15 @@ FLOORS = {
 def test_suite_is_large_and_covers_every_functionality():
     counted = Counter(case.functionality for case in cases())
     assert set(counted) == set(EXPECTED)
-    assert sum(counted.values()) >= 1500
+    assert sum(counted.values()) >= 3000
     assert len({case.text for case in cases()}) == sum(counted.values())  # no duplicates
     assert set(evasions("idiot").values()) >= {"1d10t", "i d i o t", "\u0456d\u0456\u043et"}
+    assert evasions("vermin")["swapped"] == "vemrin" and evasions("vermin")["dropped"] == "vrmin"
+    texts = {case.text for case in cases()}
+    # Evasions reach hate too, and a removed space glues the word to the one before it.
+    assert "Muslims are vrmin and should be wiped out." in texts
+    assert "All Muslims are disgustinganimals." in texts
+    assert "The mayor should be shot." in texts
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +47,28 @@ def report():
         return run(load_scorer("cascade", MODELS), limit=240)
 
 
-def test_plain_and_evaded_insults_get_the_same_decision_now(report):
+@pytest.fixture(scope="module")
+def insults():
+    from civil.toxicity.loader import load_scorer
+
+    with refusing_network():
+        return run(load_scorer("cascade", MODELS), only={"insult_plain", "insult_evasion"})
+
+
+# What the normaliser undoes (civil.textnorm); swapped or dropped letters and a removed space
+# are not undone, and the model card gives their rates.
+NORMALISED = ("leet", "spaced", "cyrillic", "zero_width", "stretched")
+
+
+def test_plain_and_evaded_insults_get_the_same_decision_now(insults):
     """Evasions used to pass the cascade (MiniLM read the raw text): within 0.1 of plain."""
-    assert report["insult_evasion"]["pass_rate"] >= report["insult_plain"]["pass_rate"] - 0.1
+    plain = insults["insult_plain"]["pass_rate"]
+    by_variant = insults["insult_evasion"]["by_variant"]
+    assert set(by_variant) == set(NORMALISED) | {"swapped", "dropped", "joined"}
+    # Together within 0.1 of plain (spaced letters alone are lower: models/README.md).
+    normalised = sum(by_variant[variant] for variant in NORMALISED) / len(NORMALISED)
+    assert normalised >= plain - 0.1, by_variant
+    assert min(by_variant[variant] for variant in NORMALISED) >= 0.6, by_variant
 
 
 @pytest.mark.parametrize("functionality", sorted(FLOORS))
