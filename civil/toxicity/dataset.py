@@ -33,6 +33,15 @@ class Dataset:
     def known(self) -> np.ndarray:
         return ~np.isnan(self.labels)
 
+    def subset(self, rows: Sequence[int]) -> Dataset:
+        """The given rows, in the given order."""
+        return Dataset(
+            [self.texts[i] for i in rows],
+            self.labels[list(rows)],
+            [self.sources[i] for i in rows],
+            [self.langs[i] for i in rows],
+        )
+
 
 def read_dataset(path: Path, langs: Sequence[str] | None = None, limit: int = 0) -> Dataset:
     """Read a JSONL split; keep the rows in ``langs`` (all if None), at most ``limit``."""

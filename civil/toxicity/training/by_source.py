@@ -121,25 +121,26 @@ def sample_by_source(data: Dataset, n: int, seed: int = 0) -> Dataset:
     for source in sorted(set(data.sources)):
         rows = np.flatnonzero(sources == source)
         keep += rng.choice(rows, size=min(n, len(rows)), replace=False).tolist()
-    keep.sort()
-    return Dataset(
-        [data.texts[i] for i in keep],
-        data.labels[keep],
-        [data.sources[i] for i in keep],
-        [data.langs[i] for i in keep],
-    )
+    return data.subset(sorted(keep))
+
+
+def memoised_cascade(model_dir: Path, cache: Path | None = None) -> tuple[Any, MemoScorer]:
+    """The default cascade with its transformer's scores memoised (in ``cache`` when given)."""
+    from civil.toxicity.loader import load_scorer
+
+    cascade: Any = load_scorer("cascade", model_dir)
+    # Behind the language router the English cascade is its ``default``.
+    inner = getattr(cascade, "default", cascade)
+    inner.slow = slow = MemoScorer(inner.slow, cache)
+    return cascade, slow
 
 
 def score_models(
     data: Dataset, model_dir: Path, cache: Path | None = None
 ) -> tuple[dict[str, np.ndarray], MemoScorer]:
     """Scores of the linear model, MiniLM and the default cascade for every text of ``data``."""
-    from civil.toxicity.loader import load_scorer
-
-    cascade: Any = load_scorer("cascade", model_dir)
+    cascade, slow = memoised_cascade(model_dir, cache)
     inner = getattr(cascade, "default", cascade)
-    slow = MemoScorer(inner.slow, cache)
-    inner.slow = slow
     scores = {
         "linear": matrix(inner.fast.score_batch(data.texts)),
         "minilm": matrix(slow.score_batch(data.texts)),

@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 
 from civil.scoring import TOXICITY_LABELS
-from civil.toxicity.cascade import sentence_chunks
+from civil.toxicity.cascade import CascadeScorer, sentence_chunks
 from civil.toxicity.dataset import Dataset, read_dataset
 from civil.toxicity.linear import WINDOWED_FROM_CHARS
 from civil.toxicity.metrics import label_aucs, mean_auc
-from civil.toxicity.training.by_source import MemoScorer, matrix
+from civil.toxicity.training.by_source import MemoScorer, matrix, memoised_cascade
 from civil.toxicity.training.data import DEFAULT_OUT, read_jigsaw_csv
 
 GATES = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8)
@@ -92,15 +92,26 @@ def members(data: Dataset, cascade: Any, slow: MemoScorer) -> tuple[np.ndarray, 
 def rule(
     comment: LongComment, name: str, weight: float, gate: float, confident: float
 ) -> np.ndarray:
-    """One long comment's six scores under rule ``name`` (``CascadeScorer.merge_sentences``)."""
-    lin, slow, read = comment.sentences_linear, comment.sentences_slow, comment.read
-    if name == "max":
-        return np.max([comment.linear, *slow[read]], axis=0)
-    per = lin.copy()
-    blended = weight * lin[read] + (1 - weight) * slow[read]
-    trusted = confident * lin[read] + (1 - confident) * slow[read]
-    per[read] = np.where(slow[read] >= gate, np.maximum(blended, trusted), blended)
-    return per.max(axis=0)
+    """One long comment's six scores under rule ``name``: the scorer's own
+    ``CascadeScorer.merge_sentences``, so the study measures the shipped code."""
+    merger = CascadeScorer(
+        None,
+        None,
+        {},
+        weight,
+        sentence_gate=None if name == "max" else gate,
+        confident_weight=confident,
+    )
+
+    def scores(row: np.ndarray) -> dict[str, float]:
+        return dict(zip(TOXICITY_LABELS, row.tolist(), strict=True))
+
+    merged = merger.merge_sentences(
+        scores(comment.linear),
+        [scores(row) for row in comment.sentences_linear],
+        {int(j): scores(comment.sentences_slow[j]) for j in np.flatnonzero(comment.read)},
+    )
+    return np.array([merged[label] for label in TOXICITY_LABELS])
 
 
 def evaluate(data: Dataset, scores: np.ndarray, longs: list[LongComment], *params: Any) -> float:
@@ -113,16 +124,13 @@ def evaluate(data: Dataset, scores: np.ndarray, longs: list[LongComment], *param
 
 def validation_rows(data: Dataset) -> Dataset:
     """The validation rows that know all six labels (the test's kind) and the long ones."""
-    keep = [
-        i
-        for i, text in enumerate(data.texts)
-        if data.known[i].all() or len(text) > WINDOWED_FROM_CHARS
-    ]
-    return Dataset(
-        [data.texts[i] for i in keep],
-        data.labels[keep],
-        [data.sources[i] for i in keep],
-        [data.langs[i] for i in keep],
+    known = data.known
+    return data.subset(
+        [
+            i
+            for i, text in enumerate(data.texts)
+            if known[i].all() or len(text) > WINDOWED_FROM_CHARS
+        ]
     )
 
 
@@ -141,7 +149,9 @@ def long_insult_rates(cascade: Any, slow: MemoScorer, weight: float) -> dict[str
     from civil.toxicity.training.functional import cases
 
     texts = [case.text for case in cases() if case.functionality == "long_insult"]
-    data = Dataset(texts, np.zeros((len(texts), 6), np.float32), ["f"] * len(texts), ["en"] * 48)
+    data = Dataset(
+        texts, np.zeros((len(texts), 6), np.float32), ["f"] * len(texts), ["en"] * len(texts)
+    )
     _, longs = members(data, cascade, slow)
     policy = Policy()
 
@@ -169,19 +179,14 @@ def choose(valid: dict[str, Any], rates: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    from civil.toxicity.loader import load_scorer
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_OUT / "valid.jsonl")
     parser.add_argument("--test", type=Path, default=DEFAULT_OUT / "test_jigsaw6_unseen.csv")
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--cache", type=Path, default=None, help="transformer scores, JSONL")
     args = parser.parse_args(argv)
-    cascade: Any = load_scorer("cascade", args.models)
-    inner = getattr(cascade, "default", cascade)
-    slow = MemoScorer(inner.slow, args.cache)
-    inner.slow = slow
-    weight = inner.linear_weight
+    cascade, slow = memoised_cascade(args.models, args.cache)
+    weight = getattr(cascade, "default", cascade).linear_weight
     report: dict[str, Any] = {"linear_weight": weight}
     valid = validation_rows(read_dataset(args.data))
     scores, longs = members(valid, cascade, slow)
