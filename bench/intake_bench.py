@@ -589,12 +589,15 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
 
     tmp = Path(tempfile.mkdtemp(prefix="civil-bench-"))
-    data = args.data
+    data, corpus_name = args.data, str(args.data)
     if data is None:
         import corpus
 
-        # Warm-up texts come from the end of the list: build enough that none is posted twice.
-        data = corpus.build(args.n + args.warmup, tmp) if corpus.SHARED.is_dir() else DATA
+        if corpus.SHARED.is_dir():
+            # Warm-up texts come from the end of the list: build enough that none is posted twice.
+            data, corpus_name = corpus.build(args.n + args.warmup, tmp), "bench/corpus.py (temp)"
+        else:
+            data, corpus_name = DATA, str(DATA.relative_to(ROOT))
     texts = load_texts(data)
     receiver = CallbackReceiver()
     proc, base, site, env = start_service(args, tmp, receiver.url)
@@ -670,13 +673,10 @@ def main() -> None:
         report = {
             "comments": args.n,
             "corpus": {
-                "file": "bench/corpus.py (temp)"
-                if data != args.data and data != DATA
-                else str(data),
+                "file": corpus_name,
                 "texts": len(texts),
-                "distinct_posted": len(set(texts[: args.n]))
-                if args.n <= len(texts)
-                else len(set(texts)),
+                # Comment i posts texts[i % len(texts)]: past the end the texts repeat.
+                "distinct_posted": len(set(texts[: args.n])),
             },
             "mode": "burst" if args.burst else f"open loop at {args.rate:g}/s",
             "offered_per_s": round(args.n / posted_s, 1),

@@ -145,9 +145,9 @@ class CascadeScorer:
         pieces: list[str] = []
         owners: list[tuple[int, int]] = []
         sentence_scores: list[list[dict[str, float]]] = []
+        needed = self.screen_sentences or self.sentence_gate is not None
         for index, text in enumerate(texts):
             chunks = sentence_chunks(text)
-            needed = self.screen_sentences or self.sentence_gate is not None
             linear = self.fast.score_batch(chunks) if needed else []
             sentence_scores.append(linear)
             for position, chunk in enumerate(chunks):
