@@ -55,6 +55,8 @@ def site_paths() -> dict[str, Any]:
                     {
                         "name": "wait",
                         "in": "query",
+                        "description": "seconds to wait for the decision, counted from when "
+                        "the API gets the request: 200 with it if made in time, else 202",
                         "schema": {"type": "number", "minimum": 0, "maximum": 10},
                     },
                 ],
