@@ -96,13 +96,19 @@ def _load_cascade(model_dir: Path, batch_size: int, int8: bool = False) -> Score
         slow = load_onnx_scorer("onnx-int8:" + MINILM_CHECKPOINT, model_dir, batch_size=batch_size)
     else:
         slow = DetoxifyScorer(MINILM_CHECKPOINT, model_dir, batch_size=batch_size)
-    return CascadeScorer(
-        fast,
-        slow,
-        bands,
-        linear_weight,
-        sentence_gate=sentence_gate,
-        confident_weight=confident_weight,
+    from civil.toxicity.threats import ThreatRuleScorer
+
+    # Threats of violence are also read as grammar: the models barely know a threat against
+    # the reader (civil/toxicity/threats.py); the rules only ever raise `threat`.
+    return ThreatRuleScorer(
+        CascadeScorer(
+            fast,
+            slow,
+            bands,
+            linear_weight,
+            sentence_gate=sentence_gate,
+            confident_weight=confident_weight,
+        )
     )
 
 

@@ -9,6 +9,9 @@ Functionalities:
 
 - ``threat_direct``, ``threat_implicit``: threats against the reader, plain or veiled.
 - ``threat_normative``: someone (a person, an official, a group) "should be shot".
+- ``threat_unseen``: threats written after the threat grammar, to measure it on phrasings it
+  was not written from; ``benign_violence``: everyday sentences with violent words ("I'd kill
+  for a coffee"), which must be approved.
 - ``identity_attack``: dehumanising statements about a group; ``identity_question``: the same
   hate asked as a question or given as an opinion; ``identity_clause``: hate inside a
   subordinate clause of an otherwise ordinary sentence.
@@ -80,6 +83,39 @@ THREAT_NORMATIVE = (
     "{t} should be lined up against a wall.",
     "Honestly {t} should be strung up from a lamppost.",
     "{t} need to be taken out, permanently.",
+)
+# Written after the threat grammar (civil/toxicity/threats.py) was, and never used to tune it:
+# threats phrased unlike the templates above, and everyday sentences with violent words.
+THREAT_UNSEEN = (
+    "If I ever meet you I'll punch your teeth out.",
+    "Post that again and I swear I will slit your throat.",
+    "I'm gonna put you in the hospital.",
+    "We will hunt you down like the dog you are.",
+    "I'll be waiting outside your office with a baseball bat.",
+    "Next time I see you, you're dead.",
+    "I want to snap your neck.",
+    "Keep it up and I'll torch your car.",
+    "I'm going to shoot you in the face.",
+    "You'll be found in a ditch, I promise.",
+    "Whoever wrote this deserves a bullet.",
+    "The columnist needs to be dragged out and hanged.",
+)
+BENIGN_VIOLENCE = (
+    "I will kill this bug in the code before the release.",
+    "We are going to beat them on Saturday, the team looks sharp.",
+    "I'd kill for a coffee right now.",
+    "The film should be shot in black and white, like the original.",
+    "My mom will kill me if I miss dinner again.",
+    "I'll shoot you an email with the details.",
+    "The police said the suspect was shot during the raid.",
+    "The article says the hostages were executed in 1943; we must never forget.",
+    "I would never hurt anyone, and neither would my brother.",
+    "That comedian killed it last night, I was crying with laughter.",
+    "Old buildings like this should be torn down and rebuilt.",
+    "The referee should be fired for that call.",
+    "Honestly this bill deserves to die in committee.",
+    "We're going to hit the beach tomorrow.",
+    "I'm going to destroy you at Scrabble tonight, be warned.",
 )
 THREAT_TARGETS = (
     "the mayor", "that reporter", "the author of this article", "the judge", "these protesters",
@@ -159,6 +195,7 @@ EXPECTED = {
     "threat_direct": FLAG,
     "threat_implicit": FLAG,
     "threat_normative": FLAG,
+    "threat_unseen": FLAG,
     "identity_attack": FLAG,
     "identity_question": FLAG,
     "identity_clause": FLAG,
@@ -169,6 +206,7 @@ EXPECTED = {
     "benign_identity": APPROVE,
     "negated_hate": APPROVE,
     "counter_speech": APPROVE,
+    "benign_violence": APPROVE,
 }
 
 _CYRILLIC = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "i": "\u0456"})
@@ -227,6 +265,12 @@ def _all_cases(seed: int) -> Iterator[Case]:
     for text in THREAT_IMPLICIT:
         yield Case("threat_implicit", text)
         yield Case("threat_implicit", text.lower().rstrip("."))
+    for text in THREAT_UNSEEN:
+        yield Case("threat_unseen", text)
+        yield Case("threat_unseen", text.lower().rstrip("."), "lower")
+    for text in BENIGN_VIOLENCE:
+        yield Case("benign_violence", text)
+        yield Case("benign_violence", text.lower().rstrip("."), "lower")
     for template in THREAT_NORMATIVE:
         for target in THREAT_TARGETS:
             text = template.format(t=target)

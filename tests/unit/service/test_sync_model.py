@@ -38,6 +38,9 @@ def test_moderations_and_analyze_answer_with_the_default_model(settings, db, sit
     assert answer.json["model"] == f"civil:{cascade.name}"
     threat, kind = answer.json["results"]
     assert threat["flagged"] is True and kind["flagged"] is False
+    # The threat grammar beside the models (civil/toxicity/threats.py) reads it as a threat.
+    assert threat["category_scores"]["violence"] >= 0.7
+    assert kind["category_scores"]["violence"] < 0.4
     worker = cascade.score_batch([THREAT])[0]
     assert threat["category_scores"]["harassment"] == pytest.approx(worker["insult"], abs=1e-6)
 

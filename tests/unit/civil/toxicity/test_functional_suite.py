@@ -22,6 +22,11 @@ FLOORS = {
     "benign_identity": 0.90,
     "identity_attack": 0.65,
     "threat_direct": 0.80,
+    # with the threat grammar beside the models (2026-12-08): 1.0, 0.99, 0.83 and 0.60 on the
+    # full suite; threat_unseen and benign_violence were written after the grammar
+    "threat_normative": 0.90,
+    "threat_unseen": 0.75,
+    "benign_violence": 0.50,
 }
 
 
@@ -37,6 +42,7 @@ def test_suite_is_large_and_covers_every_functionality():
     assert "Muslims are vrmin and should be wiped out." in texts
     assert "All Muslims are disgustinganimals." in texts
     assert "The mayor should be shot." in texts
+    assert "I'd kill for a coffee right now." in texts  # benign_violence
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +50,8 @@ def report():
     from civil.toxicity.loader import load_scorer
 
     with refusing_network():
-        return run(load_scorer("cascade", MODELS), limit=240)
+        # 18 cases a functionality (15 of them), evenly spread.
+        return run(load_scorer("cascade", MODELS), limit=270)
 
 
 @pytest.fixture(scope="module")
