@@ -384,8 +384,12 @@ class Normalized:
         return lo, hi
 
 
-def normalize(text: str) -> Normalized:
-    """Normalise ``text`` for scoring and keep the map back to it."""
+def normalize(text: str, *, typos: bool = True) -> Normalized:
+    """Normalise ``text`` for scoring and keep the map back to it.
+
+    ``typos=False`` skips stage 4 (misspelled abuse): its false corrections are measured
+    against that (``civil.toxicity.training.evasion_words --check``).
+    """
     maps = []
     current = text
     if not text.isascii():
@@ -396,9 +400,10 @@ def normalize(text: str) -> Normalized:
     current, spelling_map = _spelling_stage(current)
     if spelling_map is not None:
         maps.append(spelling_map)
-    current, typo_map = _typo_stage(current)
-    if typo_map is not None:
-        maps.append(typo_map)
+    if typos:
+        current, typo_map = _typo_stage(current)
+        if typo_map is not None:
+            maps.append(typo_map)
     return Normalized(current, text, tuple(maps))
 
 

@@ -16,10 +16,15 @@ and not taken from the functional suite's word lists (that would grade our own e
 Then the lexicon of ``civil/textnorm.py`` (its words of 4+ letters) is added.
 
 ``python -m civil.toxicity.training.evasion_words [TRAIN_JSONL] [OUT]``
+
+``python -m civil.toxicity.training.evasion_words --check SPLIT.jsonl...`` measures false
+corrections instead: over the clean rows, how many word tokens stage 4 changes, with each
+change printed.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -27,7 +32,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from civil.textnorm import EVASION_WORDS_PATH, LEXICON, english_words
+from civil.textnorm import EVASION_WORDS_PATH, LEXICON, english_words, normalize
 from civil.toxicity.training.data import DEFAULT_OUT
 
 MIN_TOXIC = 20
@@ -35,6 +40,7 @@ MIN_POOLED_LOG_ODDS = 2.0
 MIN_STRATIFIED_LOG_ODDS = 1.0
 MIN_LENGTH = 4
 _WORD = re.compile(r"[a-z]+")
+_TOKEN = re.compile(r"[A-Za-z]+")
 # Added to every cell of a 2x2 table, so a word never seen in clean comments has a finite ratio.
 _SMOOTH = 0.5
 
@@ -139,7 +145,41 @@ def build(train: Path, out: Path) -> list[str]:
     return derived + lexicon
 
 
+def false_corrections(paths: list[Path]) -> tuple[int, int, int, int]:
+    """(clean comments, their word tokens, tokens stage 4 changed, comments changed)."""
+    comments = tokens = changed = changed_comments = 0
+    for path in paths:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                row = json.loads(line)
+                if row["labels"].get("toxicity") != 0:
+                    continue
+                before = normalize(row["text"], typos=False).text
+                after = normalize(row["text"]).text
+                words = _TOKEN.findall(before)
+                comments += 1
+                tokens += len(words)
+                if after == before:
+                    continue
+                changed_comments += 1
+                new_words = _TOKEN.findall(after)
+                matcher = difflib.SequenceMatcher(None, words, new_words, autojunk=False)
+                for op, i1, i2, j1, j2 in matcher.get_opcodes():
+                    if op != "equal":
+                        changed += i2 - i1
+                        was, now = " ".join(words[i1:i2]), " ".join(new_words[j1:j2])
+                        print(f"{row['lang']} {was} -> {now}")
+    return comments, tokens, changed, changed_comments
+
+
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--check"]:
+        comments, tokens, changed, changed_comments = false_corrections([Path(a) for a in argv[1:]])
+        print(
+            f"{comments} clean comments, {tokens} word tokens: {changed} changed "
+            f"({changed / max(tokens, 1):.6f}), in {changed_comments} comments"
+        )
+        return
     train = Path(argv[0]) if argv else DEFAULT_OUT / "train.jsonl"
     out = Path(argv[1]) if len(argv) > 1 else EVASION_WORDS_PATH
     words = build(train, out)
