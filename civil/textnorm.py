@@ -698,6 +698,7 @@ _MIN_GLUED_LEADING = 6
 # Letters only, not inside a longer word, URL, handle, hashtag, path, hyphenated compound or
 # contraction ("don't").
 _TYPO_TOKEN = re.compile(r"(?<![\w@#/\\.&'\-])[A-Za-z]+(?![\w@#/\\\-]|['.]\w)")
+_LETTER_RUN = re.compile("[a-z]+")
 _UPPER = re.compile("[A-Z]")
 _LOWER = re.compile("[a-z]")
 _SENTENCE_MARKS = frozenset('.!?:;"(\n')
@@ -742,10 +743,13 @@ def _vocabulary() -> _Vocabulary:
 
 def _typo_stage(text: str) -> tuple[str, OffsetMap | None]:
     """Correct misspelled or glued abusive words in English text (the map covers the edits)."""
-    tokens = list(_TYPO_TOKEN.finditer(text))
-    if not tokens:
-        return text, None
     vocabulary = _vocabulary()
+    # Every token is a run of letters: when no run could be corrected there is nothing to do,
+    # found with set operations and the token cache instead of a regex walk (most comments).
+    runs = set(_LETTER_RUN.findall(text.lower())).difference(vocabulary.english)
+    if not any(map(_fix_token, runs)):
+        return text, None
+    tokens = list(_TYPO_TOKEN.finditer(text))
     unknown = [m for m in tokens if m.group().lower() not in vocabulary.english]
     # Outside English (German, Spanish...) most words are unknown and some are one edit from
     # an English insult: only text that is mostly English words is corrected.
