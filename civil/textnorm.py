@@ -20,8 +20,8 @@
    word to an abusive one (``anidiot``, ``youidiot``). English words are symspellpy's bundled
    frequency dictionary; the abusive words are ``models/evasion_words.txt``, built from the
    training data by ``civil.toxicity.training.evasion_words``. Capitalised words inside a
-   sentence (names), acronyms, and tokens in URLs, handles or hyphenated compounds are left
-   alone.
+   sentence (names), acronyms, CamelCase identifiers, and tokens in URLs, handles or
+   hyphenated compounds are left alone.
 
 Case is preserved (cased models use it). The result carries offset maps so a span found on
 the normalised text maps back to character offsets in the original: ``Normalized.span``.
@@ -765,6 +765,8 @@ def _typo_stage(text: str) -> tuple[str, OffsetMap | None]:
                 shouted = _shouted(text)
             if not shouted:
                 continue  # an acronym (SPLC, MAGA)
+        elif not token[1:].islower() and len(token) > 1:
+            continue  # capitals inside: a handle or identifier (AjaxSmack, CNTs)
         elif _name_like(text, match):
             continue
         fixed = _fix_token(token.lower())
@@ -791,7 +793,7 @@ def _shouted(text: str) -> bool:
 
 
 def _name_like(text: str, match: re.Match[str]) -> bool:
-    """A capitalised word that does not start a sentence is probably a name (Bitsch, Alcock)."""
+    """A capitalised word that does not start a sentence is probably a name (Bitsch, Penistone)."""
     token = match.group()
     if not (token[0].isupper() and token[1:].islower()):
         return False

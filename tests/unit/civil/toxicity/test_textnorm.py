@@ -123,6 +123,7 @@ def test_misspelled_and_glued_abuse_is_undone(evasive, plain):
         "Please fill in the from and sign it.",
         "Mr Bitsch said the report was late.",  # a capitalised name inside a sentence
         "The SPLC and MAGA are both in the news.",  # acronyms
+        "Ask AjaxSmack about the CNTs on that page.",  # identifiers with capitals inside
         "There are sites at www.idot.com, #idot, @idot and the self-idot page.",
         "The haute cuisine of the region is famous.",  # a four-letter word: swaps only
         "Ich bin ein Hase und das ist gut so.",  # not English: nothing is corrected
