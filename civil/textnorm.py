@@ -30,6 +30,7 @@ Plain ASCII text without suspicious patterns takes a fast path and comes back un
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from bisect import bisect_right
@@ -684,6 +685,7 @@ def _cased(letter: str, original: str, upper: bool) -> str:
 
 
 # Stage 4: misspelled and glued abusive words.
+# The repository's copy; an installed image reads the one under CIVIL_MODEL_DIR if it is there.
 EVASION_WORDS_PATH = Path(__file__).resolve().parents[1] / "models" / "evasion_words.txt"
 # A token shorter than this is never corrected: most three-letter typos are one edit away from
 # some word, and the short abusive words are in the lexicon's leet/mask handling already.
@@ -730,9 +732,13 @@ def evasion_words() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def _vocabulary() -> _Vocabulary:
     """Loaded on first use (about 0.1 s), so importing the module stays cheap."""
+    model_dir = os.environ.get("CIVIL_MODEL_DIR")
+    path = Path(model_dir or ".") / EVASION_WORDS_PATH.name
+    if not model_dir or not path.is_file():
+        path = EVASION_WORDS_PATH  # a model folder without the list (tests, a spam-only one)
     targets = frozenset(
         word
-        for line in EVASION_WORDS_PATH.read_text(encoding="utf-8").splitlines()
+        for line in path.read_text(encoding="utf-8").splitlines()
         if (word := line.strip().lower()) and not word.startswith("#")
     )
     index = SymSpell(max_dictionary_edit_distance=1)

@@ -166,3 +166,20 @@ def test_evasion_words_are_loaded_from_the_shipped_list():
     assert EVASION_WORDS_PATH.is_file()
     assert {"idiot", "moron", "loser"} <= words
     assert "form" not in words and all(len(word) >= 4 for word in words)
+
+
+def test_an_installed_image_reads_the_list_under_civil_model_dir(tmp_path, monkeypatch):
+    from civil import textnorm
+
+    (tmp_path / "evasion_words.txt").write_text("# a header\nnincompoop\n")
+    monkeypatch.setenv("CIVIL_MODEL_DIR", str(tmp_path))
+    textnorm._vocabulary.cache_clear()
+    textnorm._fix_token.cache_clear()
+    try:
+        assert textnorm.evasion_words() == {"nincompoop"}
+        assert normalize_text("you are a nincompop") == "you are a nincompoop"
+    finally:
+        monkeypatch.delenv("CIVIL_MODEL_DIR")
+        textnorm._vocabulary.cache_clear()
+        textnorm._fix_token.cache_clear()
+    assert "idiot" in textnorm.evasion_words()
