@@ -794,8 +794,7 @@ def _typo_stage(text: str) -> tuple[str, OffsetMap | None]:
 
 def _shouted(text: str) -> bool:
     """Whether most letters are capitals: then a word in capitals is no acronym."""
-    upper = len(_UPPER.findall(text))
-    return 2 * upper >= upper + len(_LOWER.findall(text))
+    return len(_UPPER.findall(text)) >= len(_LOWER.findall(text))
 
 
 def _name_like(text: str, match: re.Match[str]) -> bool:
@@ -835,7 +834,7 @@ def _fix_token(token: str) -> str | None:
     if token[0] != word[0] or token[-1] != word[-1]:
         return None
     # Only the two evasions: letters swapped, or one dropped. A changed or added letter is far
-    # more often another word (ramed/raped, whome/whore, chik/chink, faggit is the exception).
+    # more often another word (ramed/raped, whome/whore, chik/chink); faggit is lost so.
     swapped = sorted(token) == sorted(word)
     if not swapped and (len(token) != len(word) - 1 or len(word) < _MIN_EDITED_TARGET):
         return None
