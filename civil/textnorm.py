@@ -14,6 +14,14 @@
    (``n00b``); runs of three or more equal letters shrink to one inside a lexicon word
    (``stuuuupid``) and to two elsewhere. URLs, e-mail addresses, numbers (``5-2``), ordinals
    (``2nd``) and identifiers (``mp3``, ``covid19``) are left as they are.
+4. Misspelled abuse, in text that is mostly English words: a token that is no English word
+   becomes the one abusive word it spells with two letters swapped or one dropped, first and
+   last letters kept (``iidot``, ``idot``, ``mroon``), or is split where it glues an English
+   word to an abusive one (``anidiot``, ``youidiot``). English words are symspellpy's bundled
+   frequency dictionary; the abusive words are ``models/evasion_words.txt``, built from the
+   training data by ``civil.toxicity.training.evasion_words``. Capitalised words inside a
+   sentence (names), acronyms, CamelCase identifiers, and tokens in URLs, handles or
+   hyphenated compounds are left alone.
 
 Case is preserved (cased models use it). The result carries offset maps so a span found on
 the normalised text maps back to character offsets in the original: ``Normalized.span``.
@@ -22,11 +30,16 @@ Plain ASCII text without suspicious patterns takes a fast path and comes back un
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from symspellpy import SymSpell, Verbosity
 
 # Invisible characters that are not category Cf (which is removed wholesale).
 _INVISIBLE_EXTRA = frozenset(
@@ -372,8 +385,12 @@ class Normalized:
         return lo, hi
 
 
-def normalize(text: str) -> Normalized:
-    """Normalise ``text`` for scoring and keep the map back to it."""
+def normalize(text: str, *, typos: bool = True) -> Normalized:
+    """Normalise ``text`` for scoring and keep the map back to it.
+
+    ``typos=False`` skips stage 4 (misspelled abuse): its false corrections are measured
+    against that (``civil.toxicity.training.evasion_words --check``).
+    """
     maps = []
     current = text
     if not text.isascii():
@@ -384,6 +401,10 @@ def normalize(text: str) -> Normalized:
     current, spelling_map = _spelling_stage(current)
     if spelling_map is not None:
         maps.append(spelling_map)
+    if typos:
+        current, typo_map = _typo_stage(current)
+        if typo_map is not None:
+            maps.append(typo_map)
     return Normalized(current, text, tuple(maps))
 
 
@@ -661,3 +682,196 @@ def _cased(letter: str, original: str, upper: bool) -> str:
     if original.isalpha():
         return original
     return letter.upper() if upper else letter
+
+
+# Stage 4: misspelled and glued abusive words.
+# The repository's copy; an installed image reads the one under CIVIL_MODEL_DIR if it is there.
+EVASION_WORDS_PATH = Path(__file__).resolve().parents[1] / "models" / "evasion_words.txt"
+# A token shorter than this is never corrected: most three-letter typos are one edit away from
+# some word, and the short abusive words are in the lexicon's leet/mask handling already.
+_MIN_TYPO_LENGTH = 4
+# A dropped letter is restored only in words this long: a four-letter word is one letter from
+# too much (haute/hate, cudnt/cunt, mdma/mama); it is corrected only from a swap.
+_MIN_EDITED_TARGET = 5
+# Glued words: the abusive part is at least this long (six when it comes first), the English
+# part one of two letters or more, or "a"/"I" (three or more when it comes second).
+_MIN_GLUED_PART = 4
+_MIN_GLUED_LEADING = 6
+# Letters only, not inside a longer word, URL, handle, hashtag, path, hyphenated compound or
+# contraction ("don't").
+_TYPO_TOKEN = re.compile(r"(?<![\w@#/\\.&'\-])[A-Za-z]+(?![\w@#/\\\-]|['.]\w)")
+_LETTER_RUN = re.compile("[a-z]+")
+_UPPER = re.compile("[A-Z]")
+_LOWER = re.compile("[a-z]")
+_SENTENCE_MARKS = frozenset('.!?:;"(\n')
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """English words (lower case), the abusive correction targets, and their edit-1 index."""
+
+    english: frozenset[str]
+    targets: frozenset[str]
+    index: SymSpell
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The lower-case words of symspellpy's bundled English frequency dictionary (82,765)."""
+    dictionary = resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+    return frozenset(
+        line.split(" ", 1)[0] for line in dictionary.read_text(encoding="utf-8").splitlines()
+    )
+
+
+def evasion_words() -> frozenset[str]:
+    """The abusive words a misspelled token may be corrected to."""
+    return _vocabulary().targets
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> _Vocabulary:
+    """Loaded on first use (about 0.1 s), so importing the module stays cheap."""
+    model_dir = os.environ.get("CIVIL_MODEL_DIR")
+    path = Path(model_dir or ".") / EVASION_WORDS_PATH.name
+    if not model_dir or not path.is_file():
+        path = EVASION_WORDS_PATH  # a model folder without the list (tests, a spam-only one)
+    targets = frozenset(
+        word
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if (word := line.strip().lower()) and not word.startswith("#")
+    )
+    index = SymSpell(max_dictionary_edit_distance=1)
+    for word in targets:
+        index.create_dictionary_entry(word, 1)
+    return _Vocabulary(english_words(), targets, index)
+
+
+def _typo_stage(text: str) -> tuple[str, OffsetMap | None]:
+    """Correct misspelled or glued abusive words in English text (the map covers the edits)."""
+    vocabulary = _vocabulary()
+    # Every token is a run of letters: when no run could be corrected there is nothing to do,
+    # found with set operations and the token cache instead of a regex walk (most comments).
+    runs = set(_LETTER_RUN.findall(text.lower())).difference(vocabulary.english)
+    if not any(map(_fix_token, runs)):
+        return text, None
+    tokens = list(_TYPO_TOKEN.finditer(text))
+    unknown = [m for m in tokens if m.group().lower() not in vocabulary.english]
+    # Outside English (German, Spanish...) most words are unknown and some are one edit from
+    # an English insult: only text that is mostly English words is corrected.
+    if not unknown or 2 * len(unknown) > len(tokens):
+        return text, None
+    out = _Builder(text)
+    pos = 0
+    shouted: bool | None = None  # counted once, and only for a text with an unknown acronym
+    for match in unknown:
+        token = match.group()
+        if token.isupper() and len(token) > 1:
+            if shouted is None:
+                shouted = _shouted(text)
+            if not shouted:
+                continue  # an acronym (SPLC, MAGA)
+        elif not token[1:].islower() and len(token) > 1:
+            continue  # capitals inside: a handle or identifier (AjaxSmack, CNTs)
+        elif _name_like(text, match):
+            continue
+        fixed = _fix_token(token.lower())
+        if fixed is None:
+            continue
+        out.copy(pos, match.start())
+        if " " in fixed:
+            cut = match.start() + fixed.index(" ")
+            out.copy(match.start(), cut)
+            # The space has no character of its own: it maps with the letter after it.
+            out.replace(" " + text[cut], cut, cut + 1)
+            out.copy(cut + 1, match.end())
+        else:
+            out.replace(_recased(fixed, token), match.start(), match.end())
+        pos = match.end()
+    out.copy(pos, len(text))
+    return out.finish()
+
+
+def _shouted(text: str) -> bool:
+    """Whether most letters are capitals: then a word in capitals is no acronym."""
+    return len(_UPPER.findall(text)) >= len(_LOWER.findall(text))
+
+
+def _name_like(text: str, match: re.Match[str]) -> bool:
+    """A capitalised word that does not start a sentence is probably a name (Bitsch, Penistone)."""
+    token = match.group()
+    if not (token[0].isupper() and token[1:].islower()):
+        return False
+    before = text[max(0, match.start() - 20) : match.start()]
+    stripped = before.rstrip()
+    if not stripped:
+        return match.start() > len(before)  # only spaces back to the start: a sentence start
+    return stripped[-1] not in _SENTENCE_MARKS and "\n" not in before[len(stripped) :]
+
+
+@lru_cache(maxsize=65536)
+def _fix_token(token: str) -> str | None:
+    """The abusive word an unknown lower-case token stands for, or the token split in two.
+
+    A split only into an English word and an abusive word (either way round), else a one-edit
+    correction with a single candidate; None when neither applies.
+    """
+    if len(token) < _MIN_TYPO_LENGTH:
+        return None
+    vocabulary = _vocabulary()
+    if token in vocabulary.targets:
+        return None  # written as itself ("dumbass" is no dictionary word)
+    # A split needs no edit, so it comes first: "aloser" is "a loser", not "loser".
+    split = _split_glued(token, vocabulary)
+    if split is not None:
+        return split
+    suggestions = vocabulary.index.lookup(token, Verbosity.CLOSEST, max_edit_distance=1)
+    if len(suggestions) != 1:
+        return None  # none, or ambiguous: leave it
+    word = suggestions[0].term
+    # Evasions keep a word readable, so its first and last letters stay; typos of other
+    # words and foreign words mostly differ there (snus/anus, shure/hure, pedophiles).
+    if token[0] != word[0] or token[-1] != word[-1]:
+        return None
+    # Only the two evasions: letters swapped, or one dropped. A changed or added letter is far
+    # more often another word (ramed/raped, whome/whore, chik/chink); faggit is lost so.
+    swapped = sorted(token) == sorted(word)
+    if not swapped and (len(token) != len(word) - 1 or len(word) < _MIN_EDITED_TARGET):
+        return None
+    return word
+
+
+def _split_glued(token: str, vocabulary: _Vocabulary) -> str | None:
+    """``left right`` where the token glues an English word and an abusive word.
+
+    The usual evasion glues the abusive word to the word before it ("anidiot"). An abusive
+    word first must be long: short ones start real compounds and names (shitload, pissgate,
+    Cockburn).
+    """
+    splits = []
+    for cut in range(1, len(token)):
+        left, right = token[:cut], token[cut:]
+        english_first = (
+            left in vocabulary.english
+            and (len(left) >= 2 or left in ("a", "i"))
+            and len(right) >= _MIN_GLUED_PART
+            and right in vocabulary.targets
+        )
+        target_first = (
+            len(left) >= _MIN_GLUED_LEADING
+            and left in vocabulary.targets
+            and len(right) >= 3
+            and right in vocabulary.english
+        )
+        if english_first or target_first:
+            splits.append(f"{left} {right}")
+    return splits[0] if len(splits) == 1 else None
+
+
+def _recased(word: str, original: str) -> str:
+    """The corrected word in the original's case: upper, capitalised or lower."""
+    if original.isupper():
+        return word.upper()
+    if original[0].isupper():
+        return word[0].upper() + word[1:]
+    return word

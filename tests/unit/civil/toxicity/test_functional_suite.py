@@ -63,19 +63,23 @@ def insults():
 
 
 # What the normaliser undoes (civil.textnorm); swapped or dropped letters and a removed space
-# are not undone, and the model card gives their rates.
+# only toward the words of models/evasion_words.txt (not halfwit, nitwit, dimwit, lowlife:
+# too rare in the training data) and not in three-letter tokens, so they are held lower.
 NORMALISED = ("leet", "spaced", "cyrillic", "zero_width", "stretched")
+TYPOS = ("swapped", "dropped", "joined")
 
 
 def test_plain_and_evaded_insults_get_the_same_decision_now(insults):
     """Evasions used to pass the cascade (MiniLM read the raw text): within 0.1 of plain."""
     plain = insults["insult_plain"]["pass_rate"]
     by_variant = insults["insult_evasion"]["by_variant"]
-    assert set(by_variant) == set(NORMALISED) | {"swapped", "dropped", "joined"}
+    assert set(by_variant) == set(NORMALISED) | set(TYPOS)
     # Together within 0.1 of plain (spaced letters alone are lower: models/README.md).
     normalised = sum(by_variant[variant] for variant in NORMALISED) / len(NORMALISED)
     assert normalised >= plain - 0.1, by_variant
     assert min(by_variant[variant] for variant in NORMALISED) >= 0.6, by_variant
+    # Measured 0.943 / 0.875 / 0.85 (0.743 / 0.70 / 0.55 before stage 4 of the normaliser).
+    assert min(by_variant[variant] for variant in TYPOS) >= 0.8, by_variant
 
 
 @pytest.mark.parametrize("functionality", sorted(FLOORS))

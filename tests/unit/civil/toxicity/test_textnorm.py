@@ -95,3 +95,91 @@ def test_a_spaced_word_after_the_article_keeps_the_article_apart():
     norm = normalize("such a i d i o t")
     start = norm.text.index("idiot")
     assert norm.span(start, start + 5) == (7, 16)
+
+
+@pytest.mark.parametrize(
+    ("evasive", "plain"),
+    [
+        ("you are an iidot", "you are an idiot"),  # two letters swapped
+        ("You are such a mroon.", "You are such a moron."),
+        ("what a colwn you are", "what a clown you are"),
+        ("you are an idot", "you are an idiot"),  # a letter dropped
+        ("what a clwn you are", "what a clown you are"),
+        ("you are anidiot", "you are an idiot"),  # the space before it removed
+        ("Shut up, youidiot.", "Shut up, you idiot."),
+        ("only aloser would write this", "only a loser would write this"),
+        ("Idot. You are an iidot", "Idiot. You are an idiot"),  # a sentence starts
+        ("YOU ARE AN IIDOT", "YOU ARE AN IDIOT"),  # shouted, not an acronym
+    ],
+)
+def test_misspelled_and_glued_abuse_is_undone(evasive, plain):
+    assert normalize_text(evasive) == plain
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The form came from Ida and Jason in the morning.",  # English words and names
+        "Please fill in the from and sign it.",
+        "Mr Bitsch said the report was late.",  # a capitalised name inside a sentence
+        "The SPLC and MAGA are both in the news.",  # acronyms
+        "Ask AjaxSmack about the CNTs on that page.",  # identifiers with capitals inside
+        "There are sites at www.idot.com, #idot, @idot and the self-idot page.",
+        "The haute cuisine of the region is famous.",  # a four-letter word: swaps only
+        "Ich bin ein Hase und das ist gut so.",  # not English: nothing is corrected
+        "idot",  # no English word around it: the language is unknown
+        "pedophiles are arrested",  # an inflection of a list word, not a typo
+    ],
+)
+def test_real_words_and_names_are_left_alone(text):
+    assert normalize_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "expected"),
+    [
+        ("so you are an iidot ok", "idiot", "iidot"),
+        ("so you are an idot ok", "idiot", "idot"),
+        ("so you are anidiot ok", "idiot", "idiot"),
+        ("so you are anidiot ok", "an", "an"),
+        ("so you are anidiot ok", "ok", "ok"),
+    ],
+)
+def test_typo_offsets_point_into_the_original(text, word, expected):
+    assert _original(text, word) == expected
+
+
+def test_every_character_of_a_split_maps_inside_the_original():
+    text = "you are anidiot and a mroon, you iidot"
+    result = normalize(text)
+    assert result.text == "you are an idiot and a moron, you idiot"
+    for i in range(len(result.text)):
+        lo, hi = result.span(i, i + 1)
+        assert 0 <= lo < hi <= len(text)
+    assert result.span(0, len(result.text)) == (0, len(text))
+
+
+def test_evasion_words_are_loaded_from_the_shipped_list():
+    from civil.textnorm import EVASION_WORDS_PATH, evasion_words
+
+    words = evasion_words()
+    assert EVASION_WORDS_PATH.is_file()
+    assert {"idiot", "moron", "loser"} <= words
+    assert "form" not in words and all(len(word) >= 4 for word in words)
+
+
+def test_an_installed_image_reads_the_list_under_civil_model_dir(tmp_path, monkeypatch):
+    from civil import textnorm
+
+    (tmp_path / "evasion_words.txt").write_text("# a header\nnincompoop\n")
+    monkeypatch.setenv("CIVIL_MODEL_DIR", str(tmp_path))
+    textnorm._vocabulary.cache_clear()
+    textnorm._fix_token.cache_clear()
+    try:
+        assert textnorm.evasion_words() == {"nincompoop"}
+        assert normalize_text("you are a nincompop") == "you are a nincompoop"
+    finally:
+        monkeypatch.delenv("CIVIL_MODEL_DIR")
+        textnorm._vocabulary.cache_clear()
+        textnorm._fix_token.cache_clear()
+    assert "idiot" in textnorm.evasion_words()
