@@ -385,6 +385,10 @@ class Normalized:
         return lo, hi
 
 
+# Every member of a scorer normalises the same comment (the language router, the linear
+# model, the transformer, the threat grammar): a batch's worth of results is kept, so each
+# comment is normalised once. ``Normalized`` is immutable, so sharing it is safe.
+@lru_cache(maxsize=256)
 def normalize(text: str, *, typos: bool = True) -> Normalized:
     """Normalise ``text`` for scoring and keep the map back to it.
 
